@@ -1,0 +1,192 @@
+"""HTTP plumbing shared by connectors: one client, vendor errors translated at the boundary.
+
+No ``httpx`` exception leaves this module. Each vendor passes a function that reads its own
+error body; the status code decides the exception type, so the engine can classify by type.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import httpx
+import orjson
+
+from interlock.exceptions import (
+    AuthenticationFailed,
+    ConnectorError,
+    ConnectorUnavailable,
+    MalformedResponse,
+    OutcomeUnknown,
+    RateLimited,
+    RecordNotFound,
+    RecordRejected,
+)
+
+ErrorReader = Callable[[httpx.Response], tuple[str, str | None, tuple[str, ...]]]
+"""Reads a vendor error response into (message, vendor error code, fields)."""
+
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Parse a ``Retry-After`` header (seconds or an HTTP date)."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value)
+        return max(0.0, parsed.timestamp() - time.time())
+
+
+def _default_error_reader(response: httpx.Response) -> tuple[str, str | None, tuple[str, ...]]:
+    return (f"HTTP {response.status_code}", None, ())
+
+
+class VendorHttp:
+    """A small wrapper over ``httpx.Client`` that turns failures into Interlock errors.
+
+    Args:
+        system: Name of the connected system, used in every error.
+        base_url: Root URL of the vendor API.
+        read_error: Reads the vendor's error body.
+        timeout: Seconds for connect and read.
+        auth_headers: Called before each request for fresh auth headers.
+        on_unauthorized: Called once on a 401 to refresh credentials; the request is repeated.
+    """
+
+    def __init__(
+        self,
+        system: str,
+        base_url: str,
+        *,
+        read_error: ErrorReader = _default_error_reader,
+        timeout: float = 30.0,
+        auth_headers: Callable[[], Mapping[str, str]] | None = None,
+        on_unauthorized: Callable[[], None] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.system = system
+        self._read_error = read_error
+        self._auth_headers = auth_headers
+        self._on_unauthorized = on_unauthorized
+        self.client = httpx.Client(base_url=base_url, timeout=timeout, headers=dict(headers or {}))
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        data: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        auth: bool = True,
+    ) -> httpx.Response:
+        """Send a request; return the response when 2xx or 3xx, raise a ConnectorError else."""
+        response = self._send(
+            method, url, json=json, params=params, data=data, headers=headers, auth=auth
+        )
+        if response.status_code == 401 and auth and self._on_unauthorized is not None:
+            self._on_unauthorized()
+            response = self._send(
+                method, url, json=json, params=params, data=data, headers=headers, auth=auth
+            )
+        if response.status_code >= 400:
+            raise self.error_for(response)
+        return response
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        json: Any,
+        params: Mapping[str, Any] | None,
+        data: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+        auth: bool,
+    ) -> httpx.Response:
+        merged: dict[str, str] = {}
+        if auth and self._auth_headers is not None:
+            merged.update(self._auth_headers())
+        merged.update(headers or {})
+        content = None
+        if json is not None:
+            content = orjson.dumps(json, default=str)
+            merged.setdefault("Content-Type", "application/json")
+        try:
+            return self.client.request(
+                method, url, content=content, params=params, data=data, headers=merged
+            )
+        except httpx.TimeoutException as exc:
+            if method.upper() in _SAFE_METHODS:
+                raise ConnectorUnavailable(self.system, f"{method} {url} timed out") from exc
+            raise OutcomeUnknown(
+                self.system, f"{method} {url} timed out; the write may have happened"
+            ) from exc
+        except httpx.TransportError as exc:
+            kind = type(exc).__name__
+            if method.upper() not in _SAFE_METHODS and not isinstance(exc, httpx.ConnectError):
+                raise OutcomeUnknown(self.system, f"{method} {url} failed: {kind}") from exc
+            raise ConnectorUnavailable(self.system, f"{method} {url} failed: {kind}") from exc
+
+    def error_for(self, response: httpx.Response) -> ConnectorError:
+        """The Interlock error for a failed vendor response."""
+        try:
+            message, code, fields = self._read_error(response)
+        except (ValueError, KeyError, TypeError, IndexError):
+            message, code, fields = (f"HTTP {response.status_code}", None, ())
+        status = response.status_code
+        text = f"HTTP {status}: {message}"
+        if status == 429:
+            return RateLimited(
+                self.system,
+                text,
+                status=status,
+                code=code,
+                retry_after=retry_after_seconds(response.headers.get("Retry-After")),
+            )
+        if status in (401, 403) and code not in (None, "") and "LIMIT" in code.upper():
+            return RateLimited(
+                self.system,
+                text,
+                status=status,
+                code=code,
+                retry_after=retry_after_seconds(response.headers.get("Retry-After")),
+            )
+        if status in (401, 403):
+            return AuthenticationFailed(self.system, text, status=status, code=code)
+        if status == 404:
+            return RecordNotFound(self.system, text, status=status, code=code)
+        if status >= 500 or status in (408, 409, 423, 425):
+            return ConnectorUnavailable(self.system, text, status=status, code=code)
+        return RecordRejected(self.system, text, status=status, code=code, fields=fields)
+
+    def json(self, response: httpx.Response) -> Any:
+        """Decode a JSON body or raise MalformedResponse.
+
+        The body is not echoed in the error: it may hold personal data.
+        """
+        try:
+            return orjson.loads(response.content)
+        except orjson.JSONDecodeError as exc:
+            raise MalformedResponse(
+                self.system,
+                f"{response.request.method} {response.request.url.path}: "
+                f"body is not JSON (HTTP {response.status_code}, {len(response.content)} bytes)",
+                status=response.status_code,
+            ) from exc
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self.client.close()
+
+
+def expect(system: str, condition: bool, what: str) -> None:
+    """Raise MalformedResponse when a vendor response lacks what we rely on."""
+    if not condition:
+        raise MalformedResponse(system, f"unexpected response: {what}")

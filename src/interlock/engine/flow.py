@@ -1,0 +1,108 @@
+"""What a flow is: a trigger, a business key, and ordered durable steps.
+
+A flow is a plain class registered explicitly (``Engine(flows=[Mobilize(...)])``). Each step
+receives one ``StepContext`` and returns a JSON-able dict, which the engine stores before the
+next step starts. A restarted worker skips the steps already stored and feeds their outputs to
+the later ones. Steps must therefore be idempotent in their effects: a step whose output was
+not stored will run again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import sqlalchemy as sa
+
+from interlock.connectors.base import Connector
+from interlock.events import CloudEvent
+from interlock.store import Store
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What a flow wants done with an event: start a run for ``key``, or ignore, and why."""
+
+    key: str | None
+    reason: str
+
+    @staticmethod
+    def run(key: str, reason: str = "accepted") -> Decision:
+        """Start (or continue) a run for ``key``."""
+        return Decision(key, reason)
+
+    @staticmethod
+    def ignore(reason: str) -> Decision:
+        """Do nothing with this event, for ``reason``."""
+        return Decision(None, reason)
+
+
+@dataclass
+class StepContext:
+    """Everything a step may use. One instance per step execution.
+
+    Attributes:
+        run_id: Id of the run.
+        business_key: The key the run is about.
+        event: The event that started (or last restarted) the run.
+        outputs: Outputs of the steps already done, by step name.
+        store: The database; use ``store.transaction()`` for short writes.
+        systems: Connected systems by topology name.
+        roles: Topology name of the system playing each role (``{"crm": "salesforce"}``).
+        started_at: When the run started.
+        attempt: 1 for the first try of this step.
+
+    A step reports business metrics by returning them under the ``metrics`` key of its
+    output; the engine stores them on the run when it succeeds.
+    """
+
+    run_id: str
+    business_key: str
+    event: CloudEvent
+    outputs: dict[str, dict[str, Any]]
+    store: Store
+    systems: Mapping[str, Connector]
+    roles: Mapping[str, str]
+    started_at: dt.datetime
+    attempt: int = 1
+
+    def system(self, role: str) -> Connector:
+        """The connector of the system in ``role``."""
+        return self.systems[self.roles[role]]
+
+    def system_name(self, role: str) -> str:
+        """Topology name of the system in ``role``."""
+        return self.roles[role]
+
+
+Step = Callable[[StepContext], dict[str, Any]]
+
+
+class Flow:
+    """Base class of flows.
+
+    Subclasses set ``name``, ``triggers`` (event types), ``required_roles``, ``sources`` and
+    implement ``steps`` and ``decide``.
+    """
+
+    name: ClassVar[str]
+    triggers: ClassVar[frozenset[str]]
+    required_roles: ClassVar[tuple[str, ...]] = ()
+    sources: ClassVar[tuple[tuple[str, str], ...]] = ()
+    """(role, kind) pairs whose changes this flow needs polled."""
+
+    def steps(self) -> list[tuple[str, Step]]:
+        """The ordered steps: (name, callable). Names are stable: they are stored."""
+        raise NotImplementedError
+
+    def decide(
+        self,
+        event: CloudEvent,
+        conn: sa.Connection,
+        systems: Mapping[str, Connector],
+        roles: Mapping[str, str],
+    ) -> Decision:
+        """Whether ``event`` starts a run, and for which business key."""
+        raise NotImplementedError

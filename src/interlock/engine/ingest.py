@@ -1,0 +1,75 @@
+"""Ingestion: read changes from source systems and journal each exactly once."""
+
+from __future__ import annotations
+
+import uuid
+
+from interlock.connectors.base import Connector, NativeChange
+from interlock.events import CloudEvent, event_type
+from interlock.model import canonical_id
+from interlock.store import Store, journal
+
+_EVENTS = uuid.UUID("0b8e2f5e-4f7a-4c55-8f1e-7f3a0d6c9e11")
+
+
+def dedup_key(system: str, change: NativeChange) -> str:
+    """The key that makes a redelivered change a duplicate: system, kind, id and version."""
+    return f"{system}:{change.kind}:{change.native_id}:{change.version}"
+
+
+def change_event(connector: Connector, change: NativeChange) -> CloudEvent:
+    """Wrap a native change in a CloudEvent.
+
+    Its id is derived from the dedup key, so the same change always gets the same event id,
+    whichever worker reads it.
+    """
+    key = dedup_key(connector.system, change)
+    event_id = uuid.uuid5(_EVENTS, key).hex
+    return CloudEvent(
+        id=event_id,
+        source=f"/systems/{connector.system}",
+        type=event_type(change.kind, connector.classify(change)),
+        subject=canonical_id(change.kind, connector.system, change.native_id),
+        time=change.changed_at,
+        correlationid=event_id,
+        data={
+            "system": connector.system,
+            "kind": change.kind,
+            "native_id": change.native_id,
+            "version": change.version,
+            "deleted": change.deleted,
+            "payload": change.payload,
+        },
+    )
+
+
+def native_change(event: CloudEvent) -> NativeChange:
+    """The native change an ingested event carries."""
+    data = event.data
+    return NativeChange(
+        kind=str(data["kind"]),
+        native_id=str(data["native_id"]),
+        version=str(data["version"]),
+        changed_at=event.time,
+        payload=dict(data["payload"]),
+        deleted=bool(data["deleted"]),
+    )
+
+
+def poll(store: Store, connector: Connector, kind: str, limit: int = 200) -> tuple[int, bool]:
+    """Read one page of changes and journal them; the cursor moves in the same transaction.
+
+    Returns (new entries journaled, more pages waiting).
+    """
+    with store.transaction("reading the change cursor") as conn:
+        cursor = journal.get_cursor(conn, connector.system, kind)
+    page = connector.read_changes(kind, cursor, limit)
+    added = 0
+    with store.transaction("journaling changes") as conn:
+        for change in page.changes:
+            event = change_event(connector, change)
+            if journal.append(conn, event, dedup_key(connector.system, change)) is not None:
+                added += 1
+        if page.cursor != cursor:
+            journal.set_cursor(conn, connector.system, kind, page.cursor)
+    return added, page.more

@@ -1,0 +1,155 @@
+"""The worker loop: ingest changes, dispatch journaled events to flows, execute runs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from interlock.connectors.base import Connector
+from interlock.engine.flow import Flow
+from interlock.engine.ingest import poll
+from interlock.engine.retry import RetryPolicy
+from interlock.engine.runner import Runner
+from interlock.exceptions import ConfigError, InterlockError
+from interlock.store import Store, journal, runs
+
+log = logging.getLogger("interlock.engine")
+
+
+@dataclass(frozen=True)
+class Source:
+    """A (system, kind) pair whose changes are polled."""
+
+    system: str
+    kind: str
+
+
+def worker_id() -> str:
+    """A name for this worker process, unique across restarts."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class Engine:
+    """Ingestion, dispatch and execution for one worker process.
+
+    Args:
+        store: The database.
+        systems: Connected systems by topology name.
+        roles: Role → topology name.
+        flows: Enabled flows, in order. Each event goes to every flow that triggers on it.
+        sources: What to poll for changes.
+        batch: Events and runs claimed per round.
+        lease: How long a claim is held before another worker may take it over.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        systems: Mapping[str, Connector],
+        roles: Mapping[str, str],
+        flows: Sequence[Flow],
+        sources: Sequence[Source],
+        *,
+        batch: int = 100,
+        lease: dt.timedelta = dt.timedelta(seconds=30),
+        policy: RetryPolicy | None = None,
+        worker: str | None = None,
+    ) -> None:
+        self.store = store
+        self.systems = systems
+        self.roles = roles
+        self.flows = {flow.name: flow for flow in flows}
+        self.sources = list(sources)
+        self.batch = batch
+        self.lease = lease
+        self.worker = worker or worker_id()
+        for flow in flows:
+            for role in flow.required_roles:
+                if role not in roles:
+                    raise ConfigError(
+                        "topology", f"flows.{flow.name}", f"needs a system with role {role!r}"
+                    )
+        self.runner = Runner(
+            store, self.flows, systems, roles, worker=self.worker, lease=lease, policy=policy
+        )
+
+    def ingest(self) -> int:
+        """Poll every source once (all pages). Returns new journal entries."""
+        added = 0
+        for source in self.sources:
+            more = True
+            while more:
+                try:
+                    count, more = poll(
+                        self.store, self.systems[source.system], source.kind, self.batch
+                    )
+                except InterlockError as exc:
+                    log.warning("polling %s/%s failed: %s", source.system, source.kind, exc)
+                    break
+                added += count
+        return added
+
+    def dispatch(self) -> int:
+        """Hand claimed journal entries to flows, starting runs. Returns entries handled."""
+        with self.store.transaction("dispatching events") as conn:
+            entries = journal.claim(conn, self.worker, self.batch, self.lease)
+            for entry in entries:
+                outcomes = []
+                for flow in self.flows.values():
+                    if entry.event.type not in flow.triggers:
+                        continue
+                    decision = flow.decide(entry.event, conn, self.systems, self.roles)
+                    outcomes.append(self._start(conn, flow, entry, decision.key, decision.reason))
+                status = journal.Status.DONE if outcomes else journal.Status.IGNORED
+                journal.finish(conn, entry.id, status, "; ".join(outcomes) or "no flow")
+        return len(entries)
+
+    def _start(
+        self, conn: sa.Connection, flow: Flow, entry: journal.Entry, key: str | None, reason: str
+    ) -> str:
+        if key is None:
+            return f"{flow.name}: ignored ({reason})"
+        existing = runs.find(conn, flow.name, key)
+        if existing is None:
+            run_id = runs.start(conn, flow.name, key, entry.id, entry.event.correlationid)
+            return f"{flow.name}: run {run_id} started"
+        if existing["status"] == runs.RunStatus.REJECTED:
+            runs.restart(conn, existing["id"], entry.id)
+            return f"{flow.name}: rejected run {existing['id']} restarted with newer data"
+        return f"{flow.name}: duplicate, run {existing['id']} is {existing['status']}"
+
+    def work_once(self) -> int:
+        """One round: ingest, dispatch, execute. Returns units of work done."""
+        done = self.ingest()
+        done += self.dispatch()
+        done += self.runner.run_due(self.batch)
+        return done
+
+    def run_until_idle(self, timeout: float = 60.0, settle_rounds: int = 2) -> None:
+        """Work until ``settle_rounds`` rounds in a row find nothing to do (or ``timeout``)."""
+        deadline = time.monotonic() + timeout
+        idle = 0
+        while idle < settle_rounds and time.monotonic() < deadline:
+            idle = idle + 1 if self.work_once() == 0 else 0
+
+    def run_forever(self, stop: threading.Event, poll_seconds: float = 0.5) -> None:
+        """Work until ``stop`` is set; sleep ``poll_seconds`` when idle."""
+        log.info("worker %s started", self.worker)
+        while not stop.is_set():
+            try:
+                busy = self.work_once()
+            except InterlockError as exc:
+                log.error("worker round failed: %s", exc)
+                busy = 0
+            if not busy:
+                stop.wait(poll_seconds)
+        log.info("worker %s stopped", self.worker)

@@ -1,0 +1,12 @@
+"""Business flows, registered explicitly in ``FLOW_TYPES`` (topology name → class)."""
+
+from __future__ import annotations
+
+from interlock.engine.flow import Flow
+from interlock.flows.mobilize import Mobilize
+
+FLOW_TYPES: dict[str, type[Flow]] = {
+    Mobilize.name: Mobilize,
+}
+
+__all__ = ["FLOW_TYPES", "Mobilize"]

@@ -1,0 +1,165 @@
+"""The declared schema. Alembic migrations must produce exactly this (a test checks it)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "pk": "pk_%(table_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    }
+)
+
+Json = sa.JSON().with_variant(JSONB(), "postgresql")
+
+
+class UtcDateTime(sa.TypeDecorator[dt.datetime]):
+    """Timestamps stored in UTC and always read back timezone-aware (SQLite drops the zone)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> dt.datetime | None:  # noqa: D102
+        if value is None:
+            return None
+        if not isinstance(value, dt.datetime) or value.tzinfo is None:
+            raise ValueError("timestamps must be timezone-aware datetimes")
+        converted = value.astimezone(dt.UTC)
+        return converted.replace(tzinfo=None) if dialect.name == "sqlite" else converted
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:  # noqa: D102
+        if value is None:
+            return None
+        assert isinstance(value, dt.datetime)
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+Stamp = UtcDateTime()
+
+journal = sa.Table(
+    "journal",
+    metadata,
+    sa.Column(
+        "id",
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    sa.Column("event_id", sa.String(64), nullable=False),
+    sa.Column("dedup_key", sa.String(400), nullable=False, unique=True),
+    sa.Column("type", sa.String(120), nullable=False),
+    sa.Column("source", sa.String(200), nullable=False),
+    sa.Column("subject", sa.String(120), nullable=True),
+    sa.Column("correlation_id", sa.String(64), nullable=True),
+    sa.Column("received_at", Stamp, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("claimed_by", sa.String(80), nullable=True),
+    sa.Column("lease_until", Stamp, nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("envelope", Json, nullable=False),
+    sa.Column("outcome", sa.Text, nullable=True),
+    sa.Index(None, "status", "id"),
+    sa.Index(None, "subject", "id"),
+)
+"""Every inbound change exactly once (``dedup_key``), with its original payload verbatim."""
+
+flow_runs = sa.Table(
+    "flow_runs",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("flow", sa.String(60), nullable=False),
+    sa.Column("business_key", sa.String(120), nullable=False),
+    sa.Column(
+        "journal_id",
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+        sa.ForeignKey("journal.id"),
+        nullable=False,
+    ),
+    sa.Column("correlation_id", sa.String(64), nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("started_at", Stamp, nullable=False),
+    sa.Column("updated_at", Stamp, nullable=False),
+    sa.Column("finished_at", Stamp, nullable=True),
+    sa.Column("next_attempt_at", Stamp, nullable=False),
+    sa.Column("lease_owner", sa.String(80), nullable=True),
+    sa.Column("lease_until", Stamp, nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("error", Json, nullable=True),
+    sa.Column("metrics", Json, nullable=True),
+    sa.UniqueConstraint("flow", "business_key"),
+    sa.Index(None, "status", "next_attempt_at"),
+)
+"""One durable run of a flow per business key (at most one project per opportunity)."""
+
+flow_steps = sa.Table(
+    "flow_steps",
+    metadata,
+    sa.Column("run_id", sa.String(32), sa.ForeignKey("flow_runs.id"), primary_key=True),
+    sa.Column("name", sa.String(60), primary_key=True),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("output", Json, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("finished_at", Stamp, nullable=False),
+)
+"""Each step's outcome, stored before the next step starts."""
+
+xref = sa.Table(
+    "xref",
+    metadata,
+    sa.Column("kind", sa.String(40), primary_key=True),
+    sa.Column("canonical_id", sa.String(64), primary_key=True),
+    sa.Column("system", sa.String(60), primary_key=True),
+    sa.Column("native_id", sa.String(120), nullable=False),
+    sa.Column("updated_at", Stamp, nullable=False),
+    sa.UniqueConstraint("kind", "system", "native_id"),
+)
+"""Cross-reference: a canonical record's native id in every system."""
+
+records = sa.Table(
+    "records",
+    metadata,
+    sa.Column("kind", sa.String(40), primary_key=True),
+    sa.Column("canonical_id", sa.String(64), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("data", Json, nullable=False),
+    sa.Column("updated_at", Stamp, nullable=False),
+)
+"""The canonical store: the hub's current view of canonical records."""
+
+cursors = sa.Table(
+    "cursors",
+    metadata,
+    sa.Column("system", sa.String(60), primary_key=True),
+    sa.Column("kind", sa.String(40), primary_key=True),
+    sa.Column("cursor", sa.Text, nullable=True),
+    sa.Column("updated_at", Stamp, nullable=False),
+)
+"""Change-detection position per system and kind."""
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column(
+        "id",
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    sa.Column("at", Stamp, nullable=False),
+    sa.Column("actor", sa.String(120), nullable=False),
+    sa.Column("action", sa.String(60), nullable=False),
+    sa.Column("subject", sa.String(160), nullable=False),
+    sa.Column("details", Json, nullable=True),
+    sa.Index(None, "subject"),
+)
+"""Who did what to which subject, when."""
