@@ -91,7 +91,7 @@ class Runner:
                 continue
             try:
                 output = step(ctx)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - every failure becomes a recorded state
                 return self._failed(run, name, exc)
             with self.store.transaction("recording a step") as conn:
                 if not runs.renew(conn, run.id, self.worker, self.lease):

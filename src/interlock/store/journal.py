@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from interlock.events import CloudEvent
-from interlock.store.schema import cursors, journal
+from interlock.store.schema import cursors
+from interlock.store.schema import journal as journal
 
 
 class Status:
