@@ -38,12 +38,21 @@ def test_a_valid_file_loads(tmp_path: Path) -> None:
     ("text", "key", "rule"),
     [
         (GOOD.replace("role: crm", "role: bank"), "systems.crm.role", "Input should be"),
-        (GOOD.replace("https://acme.my.salesforce.com", "acme"), "systems.crm.base_url",
-         "String should match pattern"),
-        (GOOD.replace("client_id: {env: SF_CLIENT_ID}", "client_id: abc"),
-         "systems.crm.credentials.client_id", "never inline"),
-        (GOOD.replace("  mobilize: {enabled: true}", "  mobilize: {enabled: true, x: 1}"),
-         "flows.mobilize.x", "Extra inputs are not permitted"),
+        (
+            GOOD.replace("https://acme.my.salesforce.com", "acme"),
+            "systems.crm.base_url",
+            "String should match pattern",
+        ),
+        (
+            GOOD.replace("client_id: {env: SF_CLIENT_ID}", "client_id: abc"),
+            "systems.crm.credentials.client_id",
+            "never inline",
+        ),
+        (
+            GOOD.replace("  mobilize: {enabled: true}", "  mobilize: {enabled: true, x: 1}"),
+            "flows.mobilize.x",
+            "Extra inputs are not permitted",
+        ),
         ("systems: [", "line 1", "not valid YAML"),
         ("flows: {}", "systems", "Field required"),
     ],
@@ -61,16 +70,33 @@ def test_invalid_files_name_the_file_the_key_and_the_rule(
 
 
 def test_secret_looking_options_are_refused() -> None:
-    data = {"systems": {"x": {"role": "psa", "type": "kantata", "base_url": "http://h",
-                              "options": {"access_token": "abc"}}}}
+    data = {
+        "systems": {
+            "x": {
+                "role": "psa",
+                "type": "kantata",
+                "base_url": "http://h",
+                "options": {"access_token": "abc"},
+            }
+        }
+    }
     with pytest.raises(ConfigError, match=r"systems\.x\.options\.access_token"):
         parse_topology(data)
 
 
 def test_credentials_come_from_the_environment_and_missing_ones_are_named() -> None:
-    topology = parse_topology({"systems": {"crm": {
-        "role": "crm", "type": "salesforce", "base_url": "http://h",
-        "credentials": {"client_secret": {"env": "SF_SECRET"}}}}})
+    topology = parse_topology(
+        {
+            "systems": {
+                "crm": {
+                    "role": "crm",
+                    "type": "salesforce",
+                    "base_url": "http://h",
+                    "credentials": {"client_secret": {"env": "SF_SECRET"}},
+                }
+            }
+        }
+    )
     spec = topology.systems["crm"]
     assert resolve_credentials("crm", spec, {"SF_SECRET": "s3cr3t"}) == {"client_secret": "s3cr3t"}
     with pytest.raises(ConfigError) as caught:

@@ -18,8 +18,12 @@ def store(db_url: str) -> Iterator[Store]:
 
 
 def _event(n: int) -> CloudEvent:
-    return CloudEvent(source="/systems/crm", type="interlock.opportunity.changed.v1",
-                      subject=f"opp{n}", data={"n": n})
+    return CloudEvent(
+        source="/systems/crm",
+        type="interlock.opportunity.changed.v1",
+        subject=f"opp{n}",
+        data={"n": n},
+    )
 
 
 def test_a_change_is_journaled_exactly_once(store: Store) -> None:
@@ -50,16 +54,23 @@ def test_claims_are_exclusive_until_the_lease_runs_out(store: Store) -> None:
         expired = journal.claim(conn, "c", 10, dt.timedelta(seconds=-1))
     assert expired == []
     with store.transaction() as conn:
-        conn.execute(journal.journal.update().values(
-            lease_until=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))
+        conn.execute(
+            journal.journal.update().values(
+                lease_until=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+            )
+        )
         taken_over = journal.claim(conn, "c", 10, lease)
     assert len(taken_over) == 5
     assert all(e.attempts == 2 for e in taken_over)
 
 
 def test_the_original_payload_is_kept_verbatim(store: Store) -> None:
-    event = CloudEvent(source="/systems/crm", type="interlock.opportunity.won.v1",
-                       subject="o", data={"payload": {"Amount": 12.5, "Name": "Ünïcode"}})
+    event = CloudEvent(
+        source="/systems/crm",
+        type="interlock.opportunity.won.v1",
+        subject="o",
+        data={"payload": {"Amount": 12.5, "Name": "Ünïcode"}},
+    )
     with store.transaction() as conn:
         journal.append(conn, event, "k")
         [entry] = journal.claim(conn, "w", 1, dt.timedelta(seconds=5))

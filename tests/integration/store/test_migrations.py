@@ -15,11 +15,19 @@ def test_upgrading_from_empty_gives_the_declared_schema(db_url: str) -> None:
         store.upgrade()
         with store.engine.connect() as conn:
             context = MigrationContext.configure(
-                conn, opts={"compare_type": True, "compare_server_default": True})
+                conn, opts={"compare_type": True, "compare_server_default": True}
+            )
             assert compare_metadata(context, metadata) == []
             tables = set(sa.inspect(conn).get_table_names())
-        assert {"journal", "flow_runs", "flow_steps", "xref", "records", "cursors",
-                "audit_log"} <= tables
+        assert {
+            "journal",
+            "flow_runs",
+            "flow_steps",
+            "xref",
+            "records",
+            "cursors",
+            "audit_log",
+        } <= tables
         assert current(store.engine) == "0001"
         upgrade(store.engine)  # a second upgrade is a no-op
         assert current(store.engine) == "0001"

@@ -28,8 +28,14 @@ def test_money_refuses_unknown_currency_and_floats_stay_exact() -> None:
 
 
 def test_violation_names_every_field_and_rule() -> None:
-    data = {"id": "p1", "name": "", "customer_id": "c1", "start_date": "2026-02-01",
-            "end_date": "2026-01-01", "billing_type": "barter"}
+    data = {
+        "id": "p1",
+        "name": "",
+        "customer_id": "c1",
+        "start_date": "2026-02-01",
+        "end_date": "2026-01-01",
+        "billing_type": "barter",
+    }
     with pytest.raises(ContractViolation) as caught:
         validate_contract(Project, data, subject="project p1", team=Team.PMO)
     fields = {p.field for p in caught.value.problems}
@@ -40,9 +46,18 @@ def test_violation_names_every_field_and_rule() -> None:
 
 def test_project_dates_must_be_ordered() -> None:
     with pytest.raises(ContractViolation) as caught:
-        validate_contract(Project, {
-            "id": "p1", "name": "X", "customer_id": "c1", "start_date": "2026-02-01",
-            "end_date": "2026-01-01", "billing_type": "fixed_fee"}, subject="project")
+        validate_contract(
+            Project,
+            {
+                "id": "p1",
+                "name": "X",
+                "customer_id": "c1",
+                "start_date": "2026-02-01",
+                "end_date": "2026-01-01",
+                "billing_type": "fixed_fee",
+            },
+            subject="project",
+        )
     assert "end_date must not be before start_date" in caught.value.message
 
 
@@ -53,32 +68,59 @@ def test_cost_rate_is_marked_confidential_in_the_schema() -> None:
 
 
 def test_invoice_line_amount_must_match_quantity_times_price() -> None:
-    line = {"description": "Consulting", "quantity": "10",
-            "unit_price": {"amount": "150", "currency": "USD"},
-            "amount": {"amount": "1400", "currency": "USD"}}
+    line = {
+        "description": "Consulting",
+        "quantity": "10",
+        "unit_price": {"amount": "150", "currency": "USD"},
+        "amount": {"amount": "1400", "currency": "USD"},
+    }
     with pytest.raises(ContractViolation, match="amount must equal quantity x unit_price"):
-        validate_contract(Invoice, {"id": "i1", "customer_id": "c1", "currency": "USD",
-                                    "issue_date": "2026-01-31", "lines": [line]},
-                          subject="invoice")
+        validate_contract(
+            Invoice,
+            {
+                "id": "i1",
+                "customer_id": "c1",
+                "currency": "USD",
+                "issue_date": "2026-01-31",
+                "lines": [line],
+            },
+            subject="invoice",
+        )
     line["amount"] = {"amount": "1500", "currency": "USD"}
-    invoice = validate_contract(Invoice, {"id": "i1", "customer_id": "c1", "currency": "USD",
-                                          "issue_date": "2026-01-31", "lines": [line]},
-                                subject="invoice")
+    invoice = validate_contract(
+        Invoice,
+        {
+            "id": "i1",
+            "customer_id": "c1",
+            "currency": "USD",
+            "issue_date": "2026-01-31",
+            "lines": [line],
+        },
+        subject="invoice",
+    )
     assert invoice.total == Money(amount=Decimal("1500"), currency="USD")
 
 
 def test_rate_card_lines_share_its_currency() -> None:
     with pytest.raises(ContractViolation, match="not in the card's currency"):
-        validate_contract(RateCard, {
-            "id": "rc", "name": "Std", "currency": "USD", "valid_from": dt.date(2026, 1, 1),
-            "lines": [{"role": "Analyst", "rate": {"amount": "100", "currency": "EUR"}}]},
-            subject="rate card")
+        validate_contract(
+            RateCard,
+            {
+                "id": "rc",
+                "name": "Std",
+                "currency": "USD",
+                "valid_from": dt.date(2026, 1, 1),
+                "lines": [{"role": "Analyst", "rate": {"amount": "100", "currency": "EUR"}}],
+            },
+            subject="rate card",
+        )
 
 
 def test_unknown_fields_are_refused() -> None:
     with pytest.raises(ContractViolation) as caught:
-        validate_contract(Money, {"amount": "1", "currency": "USD", "colour": "red"},
-                          subject="money")
+        validate_contract(
+            Money, {"amount": "1", "currency": "USD", "colour": "red"}, subject="money"
+        )
     assert caught.value.problems[0].field == "colour"
 
 
@@ -90,7 +132,22 @@ def test_canonical_ids_are_stable_and_distinct_per_system() -> None:
 
 
 def test_every_lifecycle_contract_is_registered() -> None:
-    assert {"customer", "legal_entity", "practice", "consultant", "rate_card", "opportunity",
-            "contract_terms", "project", "task", "milestone", "staffing_demand", "assignment",
-            "time_entry", "expense", "invoice", "revenue_event",
-            "financial_dimensions"} <= set(CONTRACTS)
+    assert {
+        "customer",
+        "legal_entity",
+        "practice",
+        "consultant",
+        "rate_card",
+        "opportunity",
+        "contract_terms",
+        "project",
+        "task",
+        "milestone",
+        "staffing_demand",
+        "assignment",
+        "time_entry",
+        "expense",
+        "invoice",
+        "revenue_event",
+        "financial_dimensions",
+    } <= set(CONTRACTS)
