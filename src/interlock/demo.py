@@ -1,5 +1,7 @@
-"""The embedded demo: a generated firm, three vendor sandboxes in-process, deals won, and the
-hub mobilising them into the PSA and the ERP on SQLite.
+"""The embedded demo: a generated firm, sandboxes in-process, deals won and mobilised.
+
+Three vendor sandboxes run on localhost; the hub mobilises the won deals into the PSA and the
+ERP on SQLite.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ def sandboxes(firm: Firm) -> Iterator[dict[str, Any]]:
     environment mapping and a topology document).
     """
     from interlock.sandbox import kantata, netsuite, salesforce
+    from interlock.sandbox.faults import Faults
 
     sf_state = salesforce.SalesforceState()
     opportunity_ids = salesforce.seed_from_firm(sf_state, firm)
@@ -68,10 +71,11 @@ def sandboxes(firm: Firm) -> Iterator[dict[str, Any]]:
     kt_state = kantata.KantataState()
     kantata.seed_from_firm(kt_state, firm)
     ns_credentials = netsuite.demo_credentials(ns_state)
+    faults = {name: Faults() for name in ("salesforce", "netsuite", "kantata")}
     with (
-        SandboxServer(salesforce.create_app(sf_state)) as sf,
-        SandboxServer(netsuite.create_app(ns_state)) as ns,
-        SandboxServer(kantata.create_app(kt_state)) as kt,
+        SandboxServer(salesforce.create_app(sf_state, faults["salesforce"])) as sf,
+        SandboxServer(netsuite.create_app(ns_state, faults["netsuite"])) as ns,
+        SandboxServer(kantata.create_app(kt_state, faults["kantata"])) as kt,
     ):
         environ = {
             "SF_CLIENT_ID": salesforce.DEMO_CLIENT_ID,
@@ -84,34 +88,55 @@ def sandboxes(firm: Firm) -> Iterator[dict[str, Any]]:
         topology = {
             "systems": {
                 "salesforce": {
-                    "role": "crm", "type": "salesforce", "base_url": sf.base_url,
-                    "credentials": {"client_id": {"env": "SF_CLIENT_ID"},
-                                    "client_secret": {"env": "SF_CLIENT_SECRET"}},
+                    "role": "crm",
+                    "type": "salesforce",
+                    "base_url": sf.base_url,
+                    "credentials": {
+                        "client_id": {"env": "SF_CLIENT_ID"},
+                        "client_secret": {"env": "SF_CLIENT_SECRET"},
+                    },
                 },
                 "kantata": {
-                    "role": "psa", "type": "kantata", "base_url": kt.base_url,
+                    "role": "psa",
+                    "type": "kantata",
+                    "base_url": kt.base_url,
                     "credentials": {"access_token": {"env": "KANTATA_TOKEN"}},
                 },
                 "netsuite": {
-                    "role": "erp", "type": "netsuite", "base_url": ns.base_url,
-                    "credentials": {"client_id": {"env": "NS_CLIENT_ID"},
-                                    "certificate_id": {"env": "NS_CERTIFICATE_ID"},
-                                    "private_key_pem": {"env": "NS_PRIVATE_KEY"}},
+                    "role": "erp",
+                    "type": "netsuite",
+                    "base_url": ns.base_url,
+                    "credentials": {
+                        "client_id": {"env": "NS_CLIENT_ID"},
+                        "certificate_id": {"env": "NS_CERTIFICATE_ID"},
+                        "private_key_pem": {"env": "NS_PRIVATE_KEY"},
+                    },
                     "options": {"account_id": "DEMO1", "auth_method": "oauth2_m2m"},
                 },
             },
             "flows": {"mobilize": {"enabled": True}},
         }
         yield {
-            "salesforce": sf_state, "netsuite": ns_state, "kantata": kt_state,
-            "opportunities": opportunity_ids, "environ": environ, "topology": topology,
-            "urls": {"salesforce": sf.base_url, "netsuite": ns.base_url,
-                     "kantata": kt.base_url},
+            "salesforce": sf_state,
+            "netsuite": ns_state,
+            "kantata": kt_state,
+            "opportunities": opportunity_ids,
+            "environ": environ,
+            "topology": topology,
+            **{f"{name}_faults": f for name, f in faults.items()},
+            "urls": {"salesforce": sf.base_url, "netsuite": ns.base_url, "kantata": kt.base_url},
         }
 
 
-def run_demo(database: Path, *, deals: int = 30, seed: int = 7, bad_share: float = 0.2,
-             progress: Progress | None = None, timeout: float = 120.0) -> DemoResult:
+def run_demo(
+    database: Path,
+    *,
+    deals: int = 30,
+    seed: int = 7,
+    bad_share: float = 0.2,
+    progress: Progress | None = None,
+    timeout: float = 120.0,
+) -> DemoResult:
     """Run the whole demo against a fresh SQLite file at ``database``."""
     started = time.monotonic()
     for suffix in ("", "-wal", "-shm"):
@@ -135,8 +160,14 @@ def run_demo(database: Path, *, deals: int = 30, seed: int = 7, bad_share: float
     return result
 
 
-def _win_deals(hub: Hub, env: dict[str, Any], firm: Firm, result: DemoResult,
-               progress: Progress | None, timeout: float) -> None:
+def _win_deals(
+    hub: Hub,
+    env: dict[str, Any],
+    firm: Firm,
+    result: DemoResult,
+    progress: Progress | None,
+    timeout: float,
+) -> None:
     sf = env["salesforce"]
     total = len(firm.deals)
     for deal in firm.deals:
@@ -159,8 +190,9 @@ def _win_deals(hub: Hub, env: dict[str, Any], firm: Firm, result: DemoResult,
 def _edit_a_won_deal(hub: Hub, env: dict[str, Any], firm: Firm) -> None:
     """Sales ops touch a deal that was already won: the hub must not set it up twice."""
     good = next(d for d in firm.deals if d.defect is None)
-    env["salesforce"].update("Opportunity", env["opportunities"][good.key],
-                             {"Description": "Signed copy attached"})
+    env["salesforce"].update(
+        "Opportunity", env["opportunities"][good.key], {"Description": "Signed copy attached"}
+    )
 
 
 def _collect(hub: Hub, env: dict[str, Any], firm: Firm, result: DemoResult) -> None:
@@ -174,7 +206,8 @@ def _collect(hub: Hub, env: dict[str, Any], firm: Firm, result: DemoResult) -> N
         rejected = runs.listing(conn, status=runs.RunStatus.REJECTED, limit=10_000)
         failed = runs.listing(conn, status=runs.RunStatus.FAILED, limit=10_000)
         journal = conn.exec_driver_sql(
-            "SELECT count(*) FROM journal WHERE outcome LIKE '%duplicate%'").scalar_one()
+            "SELECT count(*) FROM journal WHERE outcome LIKE '%duplicate%'"
+        ).scalar_one()
     result.duplicates_refused = int(journal)
     result.mobilized = int(result.summary["projects_mobilized"])
     result.failed = len(failed)
@@ -184,15 +217,20 @@ def _collect(hub: Hub, env: dict[str, Any], firm: Firm, result: DemoResult) -> N
         error = run["error"] or {}
         native = _native_of(hub, run["journal_id"])
         reasons = [f"{p['field']}: {p['rule']}" for p in error.get("problems", [])]
-        result.rejections.append(Rejection(names.get(native, run["business_key"]),
-                                           reasons or [str(error.get("reason"))],
-                                           error.get("team")))
+        result.rejections.append(
+            Rejection(
+                names.get(native, run["business_key"]),
+                reasons or [str(error.get("reason"))],
+                error.get("team"),
+            )
+        )
 
 
 def _native_of(hub: Hub, journal_id: int) -> str:
     with hub.store.transaction("reading an event") as conn:
         envelope = conn.exec_driver_sql(
-            "SELECT envelope FROM journal WHERE id = ?", (journal_id,)).scalar_one()
+            "SELECT envelope FROM journal WHERE id = ?", (journal_id,)
+        ).scalar_one()
     import orjson
 
     data = orjson.loads(envelope) if isinstance(envelope, str | bytes) else envelope

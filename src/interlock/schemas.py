@@ -173,7 +173,7 @@ def compare_schemas(old: Path, new: Path) -> list[Change]:
         new: The candidate schemas.
 
     Returns:
-        Changes by contract name, then in field order. Breaking changes to a contract whose
+        Changes by contract name, then in schema order. Breaking changes to a contract whose
         version went up have ``allowed=True``; so does removing a contract when the new
         export has a higher version than the removed contract.
 
@@ -270,12 +270,8 @@ def _load_file(path: Path) -> tuple[str, _Loaded]:
     schema = _read_json(path)
     match = _ID.fullmatch(str(schema.get("$id", ""))) or _FILE.fullmatch(path.name)
     if match is None:
-        raise ConfigError(
-            str(path),
-            "$id",
-            "must be urn:interlock:contract:<name>:v<version>, or the file "
-            "must be named <name>.v<version>.schema.json",
-        )
+        rule = "must be urn:interlock:contract:<name>:v<version> (or file <name>.v<N>.schema.json)"
+        raise ConfigError(str(path), "$id", rule)
     return match["name"], _Loaded(int(match["version"]), schema)
 
 
@@ -320,13 +316,8 @@ def _resolve(node: Schema, root: Schema) -> Schema:
 
 
 def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    names = {float: "number", str: "string", list: "array", dict: "object"}
+    names = {type(None): "null", bool: "boolean", int: "integer", float: "number"}
+    names |= {str: "string", list: "array", dict: "object"}
     return names.get(type(value), "any")
 
 
@@ -375,11 +366,24 @@ def _show(value: Any) -> str:
 
 
 def _describe(branches: list[_Branch]) -> str:
-    return "|".join(sorted({b.type for b in branches})) or "nothing"
+    labels = {b.schema.get("title", b.type) if b.type == "object" else b.type for b in branches}
+    return "|".join(sorted(labels)) or "nothing"
 
 
-Bound = tuple[Any, bool]
-"""A numeric bound: the limit, and whether it is exclusive."""
+def _match(branch: _Branch, old: list[_Branch], new: list[_Branch]) -> _Branch | None:
+    """The new branch that takes over an old one: same type first, else a wider type."""
+    candidates = [nb for nb in new if nb.type == branch.type] or [
+        nb for nb in new if _accepts(nb.type, branch.type)
+    ]
+    # Several models in one union (Cat | Dog) are told apart by title.
+    if len(candidates) > 1 or sum(ob.type == branch.type for ob in old) > 1:
+        title = branch.schema.get("title")
+        candidates = [nb for nb in candidates if nb.schema.get("title") == title]
+    return candidates[0] if candidates else None
+
+
+Bound = tuple[Any, bool]  # the limit, and whether it is exclusive
+_BOUNDS = ((False, "minimum", "exclusiveMinimum"), (True, "maximum", "exclusiveMaximum"))
 
 
 def _bound(node: Schema, inclusive: str, exclusive: str, upper: bool) -> Bound | None:
@@ -423,26 +427,15 @@ class _Diff:
     def _pair(
         self, old: list[_Branch], new: list[_Branch], path: str
     ) -> list[tuple[_Branch, _Branch]]:
-        pairs: list[tuple[_Branch, _Branch]] = []
-        lost: list[_Branch] = []
-        for ob in old:
-            # Exact type first, then a wider one (integer → number, anything → any).
-            candidates = [nb for nb in new if nb.type == ob.type] or [
-                nb for nb in new if _accepts(nb.type, ob.type)
-            ]
-            if len(candidates) > 1:
-                title = ob.schema.get("title")
-                candidates = [nb for nb in candidates if nb.schema.get("title") == title]
-            if candidates:
-                pairs.append((ob, candidates[0]))
-            else:
-                lost.append(ob)
+        pairs = [(ob, nb) for ob in old if (nb := _match(ob, old, new)) is not None]
         was, now = _describe(old), _describe(new)
-        if lost:
-            narrowed = {b.type for b in new} < {b.type for b in old}
+        if len(pairs) < len(old):
+            narrowed = all(any(_accepts(o.type, n.type) for o in old) for n in new)
             verb = "narrowed" if narrowed else "changed"
             self.add(path, ChangeKind.TYPE_CHANGED, True, f"type {verb} from {was} to {now}")
-        elif was != now:
+            return pairs
+        unused = len(new) - len({id(nb) for _, nb in pairs})
+        if unused or any(ob.type != nb.type for ob, nb in pairs):
             self.add(path, ChangeKind.TYPE_WIDENED, False, f"type widened from {was} to {now}")
         return pairs
 
@@ -467,11 +460,9 @@ class _Diff:
 
     def _metadata(self, old: Schema, new: Schema, path: str) -> None:
         self._description(old, new, path)
-        if old.get("default") != new.get("default") or ("default" in old) != ("default" in new):
-            was, now = _show(old.get("default")), _show(new.get("default"))
-            self.add(
-                path, ChangeKind.DEFAULT_CHANGED, False, f"default changed from {was} to {now}"
-            )
+        was, now = (_show(s["default"]) if "default" in s else "none" for s in (old, new))
+        if was != now:
+            self.add(path, ChangeKind.DEFAULT_CHANGED, False, f"default {was} became {now}")
         was_secret, is_secret = bool(old.get("x-confidential")), bool(new.get("x-confidential"))
         if is_secret and not was_secret:
             self.add(path, ChangeKind.CONFIDENTIAL_ADDED, True, "became confidential")
@@ -533,10 +524,7 @@ class _Diff:
                 self.add(path, kind, True, f"{key} changed from {_show(was)} to {_show(now)}")
 
     def _number(self, old: Schema, new: Schema, path: str) -> None:
-        for upper, inclusive, exclusive in (
-            (False, "minimum", "exclusiveMinimum"),
-            (True, "maximum", "exclusiveMaximum"),
-        ):
+        for upper, inclusive, exclusive in _BOUNDS:
             was = _bound(old, inclusive, exclusive, upper)
             now = _bound(new, inclusive, exclusive, upper)
             if was == now:
@@ -551,12 +539,13 @@ class _Diff:
                 detail = f"{name} tightened from {shown} to {_show_bound(now, upper)}"
                 self.add(path, ChangeKind.CONSTRAINT_TIGHTENED, True, detail)
         was_step, now_step = old.get("multipleOf"), new.get("multipleOf")
-        if was_step != now_step and now_step is not None:
-            divides = was_step is not None and Decimal(str(was_step)) % Decimal(str(now_step)) == 0
-            kind = ChangeKind.CONSTRAINT_LOOSENED if divides else ChangeKind.CONSTRAINT_TIGHTENED
-            self.add(path, kind, not divides, f"multipleOf changed from {was_step} to {now_step}")
-        elif was_step != now_step:
-            self.add(path, ChangeKind.CONSTRAINT_LOOSENED, False, f"multipleOf {was_step} removed")
+        if was_step != now_step:
+            # Still loose enough when every old multiple is a new multiple.
+            looser = now_step is None or (
+                was_step is not None and Decimal(str(was_step)) % Decimal(str(now_step)) == 0
+            )
+            kind = ChangeKind.CONSTRAINT_LOOSENED if looser else ChangeKind.CONSTRAINT_TIGHTENED
+            self.add(path, kind, not looser, f"multipleOf changed from {was_step} to {now_step}")
 
     @staticmethod
     def _looser(was: Bound, now: Bound, upper: bool) -> bool:
@@ -569,9 +558,10 @@ class _Diff:
         self._limit(path, "maxItems", old, new, upper=True)
         if new.get("uniqueItems") and not old.get("uniqueItems"):
             self.add(path, ChangeKind.CONSTRAINT_TIGHTENED, True, "items must now be unique")
-        old_items, new_items = old.get("items"), new.get("items")
-        if isinstance(old_items, dict) or isinstance(new_items, dict):
-            self.node(_schema_or_any(old_items), _schema_or_any(new_items), f"{path}[]")
+        elif old.get("uniqueItems") and not new.get("uniqueItems"):
+            self.add(path, ChangeKind.CONSTRAINT_LOOSENED, False, "items need no longer be unique")
+        if isinstance(old.get("items"), dict) or isinstance(new.get("items"), dict):
+            self.node(_dict(old.get("items")), _dict(new.get("items")), f"{path}[]")
         for index, (was, now) in enumerate(
             zip(old.get("prefixItems", []), new.get("prefixItems", []), strict=False)
         ):
@@ -605,8 +595,8 @@ class _Diff:
             detail = "now allows additional properties"
             self.add(path, ChangeKind.ADDITIONAL_PROPERTIES_ALLOWED, False, detail)
         elif isinstance(was, dict) or isinstance(now, dict):
-            self.node(_schema_or_any(was), _schema_or_any(now), _join(path, "*"))
+            self.node(_dict(was), _dict(now), _join(path, "*"))
 
 
-def _schema_or_any(value: Any) -> Schema:
-    return value if isinstance(value, dict) else {}
+def _dict(value: Any) -> Schema:
+    return value if isinstance(value, dict) else {}  # absent or `true`: anything goes

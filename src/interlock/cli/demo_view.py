@@ -15,21 +15,29 @@ def _seconds(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f} s"
 
 
-def show_demo(console: Console, *, database: Path, deals: int, seed: int,
-              bad_share: float) -> DemoResult:
+def show_demo(
+    console: Console, *, database: Path, deals: int, seed: int, bad_share: float
+) -> DemoResult:
     """Run the demo with a progress bar, then print what happened."""
-    console.print(f"[bold]Interlock demo[/]: a generated firm wins {deals} deals in the "
-                  "Salesforce sandbox; the hub mobilises them into Kantata (PSA) and "
-                  f"NetSuite (ERP). Store: SQLite at {database}.")
-    with Progress(TextColumn("mobilising deals"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=console, transient=False) as bar:
+    console.print(
+        f"[bold]Interlock demo[/]: a generated firm wins {deals} deals in the "
+        "Salesforce sandbox; the hub mobilises them into Kantata (PSA) and "
+        f"NetSuite (ERP). Store: SQLite at {database}."
+    )
+    with Progress(
+        TextColumn("mobilising deals"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as bar:
         task = bar.add_task("deals", total=deals)
 
         def update(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        result = run_demo(database, deals=deals, seed=seed, bad_share=bad_share,
-                          progress=update)
+        result = run_demo(database, deals=deals, seed=seed, bad_share=bad_share, progress=update)
     console.print(_summary(result))
     if result.rejections:
         console.print(_rejections(result))
@@ -60,8 +68,9 @@ def _summary(result: DemoResult) -> Table:
 
 
 def _rejections(result: DemoResult) -> Table:
-    table = Table(title="Rejections (nothing was created downstream; payload kept)",
-                  title_justify="left")
+    table = Table(
+        title="Rejections (nothing was created downstream; payload kept)", title_justify="left"
+    )
     table.add_column("deal")
     table.add_column("owner")
     table.add_column("field: rule")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import signal
-import sys
 import threading
 from pathlib import Path
 from types import FrameType
@@ -19,23 +18,38 @@ from interlock.settings import DEFAULT_DATABASE_URL, Settings, load_settings
 if TYPE_CHECKING:
     from interlock.runtime import Hub
 
-app = typer.Typer(help="Interlock: keep CRM, PSA, scheduler and ERP in step.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Interlock: keep CRM, PSA, scheduler and ERP in step.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 contracts_app = typer.Typer(help="Canonical data contracts.", no_args_is_help=True)
+docs_app = typer.Typer(help="Generated documentation.", no_args_is_help=True)
+app.add_typer(docs_app, name="docs")
 app.add_typer(db_app, name="db")
 app.add_typer(contracts_app, name="contracts")
 
 console = Console()
 err = Console(stderr=True)
 
-DatabaseUrl = Annotated[str, typer.Option(
-    "--database-url", envvar="INTERLOCK_DATABASE_URL",
-    help="SQLAlchemy database URL (sqlite:///file or postgresql+psycopg://...).")]
-TopologyFile = Annotated[Path, typer.Option(
-    "--topology", envvar="INTERLOCK_TOPOLOGY", help="YAML topology file.")]
-LogLevel = Annotated[str, typer.Option(
-    "--log-level", envvar="INTERLOCK_LOG_LEVEL", help="DEBUG, INFO, WARNING or ERROR.")]
+DatabaseUrl = Annotated[
+    str,
+    typer.Option(
+        "--database-url",
+        envvar="INTERLOCK_DATABASE_URL",
+        help="SQLAlchemy database URL (sqlite:///file or postgresql+psycopg://...).",
+    ),
+]
+TopologyFile = Annotated[
+    Path, typer.Option("--topology", envvar="INTERLOCK_TOPOLOGY", help="YAML topology file.")
+]
+LogLevel = Annotated[
+    str,
+    typer.Option(
+        "--log-level", envvar="INTERLOCK_LOG_LEVEL", help="DEBUG, INFO, WARNING or ERROR."
+    ),
+]
 
 
 def _fail(exc: InterlockError) -> typer.Exit:
@@ -44,21 +58,34 @@ def _fail(exc: InterlockError) -> typer.Exit:
 
 
 def _logging(level: str) -> None:
-    logging.basicConfig(level=level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
 
 
 @app.command()
 def demo(
-    deals: Annotated[int, typer.Option(envvar="INTERLOCK_DEMO_DEALS", min=1, max=2000,
-                                       help="Deals to win.")] = 30,
-    seed: Annotated[int, typer.Option(envvar="INTERLOCK_DEMO_SEED",
-                                      help="Seed of the generated firm.")] = 7,
-    bad_share: Annotated[float, typer.Option(envvar="INTERLOCK_DEMO_BAD_SHARE", min=0, max=1,
-                                             help="Share of deals with bad metadata.")] = 0.2,
-    database: Annotated[Path, typer.Option(envvar="INTERLOCK_DEMO_DATABASE",
-                                           help="SQLite file for the demo (recreated).")]
-    = Path("var/demo.sqlite"),
+    deals: Annotated[
+        int, typer.Option(envvar="INTERLOCK_DEMO_DEALS", min=1, max=2000, help="Deals to win.")
+    ] = 30,
+    seed: Annotated[
+        int, typer.Option(envvar="INTERLOCK_DEMO_SEED", help="Seed of the generated firm.")
+    ] = 7,
+    bad_share: Annotated[
+        float,
+        typer.Option(
+            envvar="INTERLOCK_DEMO_BAD_SHARE",
+            min=0,
+            max=1,
+            help="Share of deals with bad metadata.",
+        ),
+    ] = 0.2,
+    database: Annotated[
+        Path,
+        typer.Option(
+            envvar="INTERLOCK_DEMO_DATABASE", help="SQLite file for the demo (recreated)."
+        ),
+    ] = Path("var/demo.sqlite"),
 ) -> None:
     """Win a batch of deals in the Salesforce sandbox and watch them mobilised."""
     from interlock.cli.demo_view import show_demo
@@ -89,8 +116,11 @@ def _hub(database_url: str, topology: Path) -> tuple[Settings, Hub]:
 
 
 @app.command()
-def worker(topology: TopologyFile, database_url: DatabaseUrl = DEFAULT_DATABASE_URL,
-           log_level: LogLevel = "INFO") -> None:
+def worker(
+    topology: TopologyFile,
+    database_url: DatabaseUrl = DEFAULT_DATABASE_URL,
+    log_level: LogLevel = "INFO",
+) -> None:
     """Run a worker: poll sources, dispatch events, execute flow runs."""
     _logging(log_level)
     try:
@@ -108,11 +138,13 @@ def worker(topology: TopologyFile, database_url: DatabaseUrl = DEFAULT_DATABASE_
 def serve(
     topology: TopologyFile,
     database_url: DatabaseUrl = DEFAULT_DATABASE_URL,
-    host: Annotated[str, typer.Option(envvar="INTERLOCK_HOST", help="Address to bind.")]
-    = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option(envvar="INTERLOCK_HOST", help="Address to bind.")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(envvar="INTERLOCK_PORT", help="Port to bind.")] = 8080,
-    workers: Annotated[bool, typer.Option(envvar="INTERLOCK_SERVE_WORKER",
-                                          help="Run a worker in-process.")] = True,
+    workers: Annotated[
+        bool, typer.Option(envvar="INTERLOCK_SERVE_WORKER", help="Run a worker in-process.")
+    ] = True,
     log_level: LogLevel = "INFO",
 ) -> None:
     """Serve the HTTP API (with a worker in-process unless --no-workers)."""
@@ -127,8 +159,9 @@ def serve(
         raise _fail(exc) from None
     hub.store.upgrade()
     stop = threading.Event()
-    thread = threading.Thread(target=hub.engine.run_forever,
-                              args=(stop, settings.worker_poll_seconds), daemon=True)
+    thread = threading.Thread(
+        target=hub.engine.run_forever, args=(stop, settings.worker_poll_seconds), daemon=True
+    )
     if workers:
         thread.start()
     try:
@@ -142,11 +175,14 @@ def serve(
 
 @app.command()
 def sandbox(
-    system: Annotated[str, typer.Argument(help="salesforce, netsuite, kantata or all.")]
-    = "all",
+    system: Annotated[str, typer.Argument(help="salesforce, netsuite, kantata or all.")] = "all",
     host: Annotated[str, typer.Option(envvar="INTERLOCK_SANDBOX_HOST")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(envvar="INTERLOCK_SANDBOX_PORT",
-                                      help="First port; 'all' uses three in a row.")] = 8701,
+    port: Annotated[
+        int,
+        typer.Option(
+            envvar="INTERLOCK_SANDBOX_PORT", help="First port; 'all' uses three in a row."
+        ),
+    ] = 8701,
     seed: Annotated[int, typer.Option(envvar="INTERLOCK_DEMO_SEED")] = 7,
     deals: Annotated[int, typer.Option(envvar="INTERLOCK_DEMO_DEALS")] = 30,
 ) -> None:
@@ -154,8 +190,9 @@ def sandbox(
     from interlock.cli.sandboxes import serve_sandboxes
 
     try:
-        serve_sandboxes(console, system, host=host, port=port, seed=seed, deals=deals,
-                        stop=_stop_event())
+        serve_sandboxes(
+            console, system, host=host, port=port, seed=seed, deals=deals, stop=_stop_event()
+        )
     except ConfigError as exc:
         raise _fail(exc) from None
 
@@ -199,10 +236,19 @@ def contracts_check(old: Path, new: Path) -> None:
     console.print("compatible")
 
 
+@docs_app.command("connectors")
+def docs_connectors(directory: Path = Path("docs/connectors")) -> None:
+    """Write the connector reference (one Markdown file per connector type)."""
+    from interlock.docgen import write_reference
+
+    written = write_reference(directory)
+    console.print(f"wrote {len(written)} files to {directory}")
+
+
 def main() -> None:
     """Entry point."""
     app()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -13,8 +13,16 @@ from interlock.sandbox.server import SandboxServer
 SYSTEMS = ("salesforce", "netsuite", "kantata")
 
 
-def serve_sandboxes(console: Console, system: str, *, host: str, port: int, seed: int,
-                    deals: int, stop: threading.Event) -> None:
+def serve_sandboxes(
+    console: Console,
+    system: str,
+    *,
+    host: str,
+    port: int,
+    seed: int,
+    deals: int,
+    stop: threading.Event,
+) -> None:
     """Serve the chosen sandboxes until ``stop`` is set."""
     from interlock.sandbox import kantata, netsuite, salesforce
 
