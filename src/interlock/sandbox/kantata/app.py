@@ -1,0 +1,222 @@
+"""The Kantata OX v1 emulator as a Starlette app, served under ``/api/v1/``.
+
+Every API answer uses Kantata's envelope, every error its ``errors`` list, and every response
+carries ``x-request-id`` (observed on the live API). Paths accept the optional ``.json``
+suffix. Request bodies are JSON (Kantata also takes Rails-style form bodies; the emulator
+does not).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from interlock.sandbox.faults import FaultMiddleware, Faults
+from interlock.sandbox.kantata import queries as q
+from interlock.sandbox.kantata.envelope import (
+    ApiError,
+    JsonResponse,
+    Page,
+    bad_request,
+    error,
+    error_response,
+    fault_body,
+    not_found,
+)
+from interlock.sandbox.kantata.events import shown
+from interlock.sandbox.kantata.state import TABLES, KantataState
+from interlock.sandbox.kantata.views import render, select
+
+API = "/api/v1"
+WRAPPERS = {"workspaces": ("workspace", 100), "stories": ("story", 300)}
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+class JsonSuffix:
+    """Treat ``/workspaces.json`` as ``/workspaces``."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].endswith(".json"):
+            scope = {**scope, "path": scope["path"].removesuffix(".json")}
+        await self.app(scope, receive, send)
+
+
+class KantataApi:
+    """Request handlers over one ``KantataState``."""
+
+    def __init__(self, state: KantataState) -> None:
+        self.state = state
+
+    def guard(self, handler: Handler) -> Handler:
+        """Authenticate, throttle, and turn ApiError into Kantata's error body."""
+
+        async def endpoint(request: Request) -> Response:
+            try:
+                token = _bearer(request)
+                if token is None or not self.state.authorized(token):
+                    raise ApiError(401, [error("oauth", "Invalid OAuth 2 Request")])
+                if not self.state.spend(token):
+                    # Kantata documents no Retry-After or rate-limit header [KT-RATE].
+                    raise ApiError(429, [error("system", "Too many requests")])
+                response = await handler(request)
+            except ApiError as exc:
+                response = error_response(exc)
+            response.headers["x-request-id"] = uuid.uuid4().hex
+            return response
+
+        return endpoint
+
+    # -- records ----------------------------------------------------------------------------
+
+    async def index(self, request: Request) -> Response:
+        table = _table(request)
+        query = request.query_params
+        page = Page(query)
+        selected = select(self.state, table, query)
+        return render(self.state, table, page.cut(selected), query, total=len(selected), page=page)
+
+    async def show(self, request: Request) -> Response:
+        table, record_id = _table(request), request.path_params["id"]
+        # A show applies the index's default filters: an archived workspace is a 404 [KT-CONV].
+        found = select(self.state, table, {**request.query_params, "only": record_id})
+        if not found:
+            raise not_found(table, record_id)
+        return render(self.state, table, found, request.query_params)
+
+    async def create(self, request: Request) -> Response:
+        table = _table(request)
+        singular, most = WRAPPERS[table]
+        body = await _body(request)
+        if isinstance(body.get(table), list):
+            bodies = body[table]
+            if len(bodies) > most:
+                raise bad_request(f"at most {most} {table} can be created at once")
+        elif isinstance(body.get(singular), dict):
+            bodies = [body[singular]]
+        else:
+            raise bad_request(f"param is missing or the value is empty: {singular}")
+        if not all(isinstance(b, dict) for b in bodies):
+            raise bad_request(f"each of {table} must be an object")
+        made = self.state.create_many(table, bodies)
+        return render(self.state, table, made, request.query_params)
+
+    async def update(self, request: Request) -> Response:
+        table = _table(request)
+        singular, _ = WRAPPERS[table]
+        body = await _body(request)
+        if not isinstance(body.get(singular), dict):
+            raise bad_request(f"param is missing or the value is empty: {singular}")
+        record = self.state.update(table, request.path_params["id"], body[singular])
+        return render(self.state, table, [record], request.query_params)
+
+    async def delete(self, request: Request) -> Response:
+        self.state.delete(_table(request), request.path_params["id"])
+        return Response(status_code=204)
+
+    # -- external references and events -------------------------------------------------------
+
+    async def create_reference(self, request: Request) -> Response:
+        body = await _body(request)
+        if not isinstance(body.get("external_reference"), dict):
+            raise bad_request("param is missing or the value is empty: external_reference")
+        replace = request.url.path.endswith("create_or_update")
+        made = self.state.reference(body["external_reference"], replace=replace)
+        return render(self.state, "external_references", [made], request.query_params)
+
+    async def delete_reference(self, request: Request) -> Response:
+        self.state.delete_reference(request.path_params["id"])
+        return Response(status_code=204)
+
+    async def subscribed_events(self, request: Request) -> Response:
+        query = request.query_params
+        page = Page(query)
+        events = self.state.subscribed_events(query)
+        wanted = set(q.ids(query.get("optional_fields", "")))
+        delivered = [shown(e, wanted) for e in page.cut(events)]
+        return render(
+            self.state, "subscribed_events", delivered, query, total=len(events), page=page
+        )
+
+
+def _table(request: Request) -> str:
+    return request.url.path.removeprefix(API + "/").split("/")[0]
+
+
+def _bearer(request: Request) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    try:
+        body = orjson.loads(raw) if raw.strip() else {}
+    except orjson.JSONDecodeError:
+        raise bad_request("request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise bad_request("request body must be a JSON object")
+    return body
+
+
+def create_app(state: KantataState | None = None, faults: Faults | None = None) -> Starlette:
+    """The emulator app. ``app.state.sandbox`` is the state, ``app.state.faults`` the faults."""
+    state = state or KantataState()
+    faults = faults or Faults()
+    api = KantataApi(state)
+    routes: list[Route] = [Route("/__admin/records/{type}", _admin_records(state))]
+    for table in ("workspaces", "stories"):
+        routes += [
+            Route(f"{API}/{table}", api.guard(api.index), methods=["GET"]),
+            Route(f"{API}/{table}", api.guard(api.create), methods=["POST"]),
+            Route(f"{API}/{table}/{{id}}", api.guard(api.show), methods=["GET"]),
+            Route(f"{API}/{table}/{{id}}", api.guard(api.update), methods=["PUT"]),
+            Route(f"{API}/{table}/{{id}}", api.guard(api.delete), methods=["DELETE"]),
+        ]
+    refs = f"{API}/external_references"
+    routes += [
+        Route(f"{API}/users", api.guard(api.index), methods=["GET"]),
+        Route(f"{API}/users/{{id}}", api.guard(api.show), methods=["GET"]),
+        Route(refs, api.guard(api.index), methods=["GET"]),
+        # Documented: create_or_update. A plain POST is an Interlock assumption (it always
+        # creates, so a retried registration makes a second reference).
+        Route(refs, api.guard(api.create_reference), methods=["POST"]),
+        Route(f"{refs}/create_or_update", api.guard(api.create_reference), methods=["POST"]),
+        Route(f"{refs}/{{id}}", api.guard(api.delete_reference), methods=["DELETE"]),
+        Route(f"{API}/subscribed_events", api.guard(api.subscribed_events), methods=["GET"]),
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(FaultMiddleware, faults=faults, error_body=fault_body),
+            Middleware(JsonSuffix),
+        ],
+    )
+    app.state.sandbox = state
+    app.state.faults = faults
+    return app
+
+
+def _admin_records(state: KantataState) -> Handler:
+    async def records(request: Request) -> Response:
+        kind = request.path_params["type"]
+        if kind == "subscribed_events":
+            return JsonResponse(state.events())
+        if kind not in TABLES:
+            return JsonResponse(
+                {"errors": [error("system", f"unknown type {kind}")]}, status_code=404
+            )
+        return JsonResponse(state.records(kind))
+
+    return records
