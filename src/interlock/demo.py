@@ -54,6 +54,25 @@ class DemoResult:
 Progress = Callable[[int, int], None]
 
 
+def netsuite_credentials(state: Any) -> dict[str, str]:
+    """A fresh EC key pair registered with the NetSuite sandbox as an M2M certificate."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    private_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public_pem = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    client_id, kid = "interlock-demo", "demo-certificate"
+    state.register_client(client_id, kid, public_pem)
+    return {"client_id": client_id, "certificate_id": kid, "private_key_pem": private_pem}
+
+
 @contextlib.contextmanager
 def sandboxes(firm: Firm) -> Iterator[dict[str, Any]]:
     """Start the Salesforce, Kantata and NetSuite sandboxes seeded from ``firm``.
@@ -70,7 +89,7 @@ def sandboxes(firm: Firm) -> Iterator[dict[str, Any]]:
     netsuite.seed_from_firm(ns_state, firm)
     kt_state = kantata.KantataState()
     kantata.seed_from_firm(kt_state, firm)
-    ns_credentials = netsuite.demo_credentials(ns_state)
+    ns_credentials = netsuite_credentials(ns_state)
     faults = {name: Faults() for name in ("salesforce", "netsuite", "kantata")}
     with (
         SandboxServer(salesforce.create_app(sf_state, faults["salesforce"])) as sf,
@@ -111,7 +130,11 @@ def sandboxes(firm: Firm) -> Iterator[dict[str, Any]]:
                         "certificate_id": {"env": "NS_CERTIFICATE_ID"},
                         "private_key_pem": {"env": "NS_PRIVATE_KEY"},
                     },
-                    "options": {"account_id": "DEMO1", "auth_method": "oauth2_m2m"},
+                    "options": {
+                        "account_id": ns_state.account_id,
+                        "auth_method": "oauth2_m2m",
+                        "signing_algorithm": "ES256",
+                    },
                 },
             },
             "flows": {"mobilize": {"enabled": True}},

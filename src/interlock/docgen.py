@@ -17,8 +17,8 @@ from interlock.connectors import CONNECTOR_TYPES, ConnectorType
 
 def _type_name(field: FieldInfo) -> str:
     annotation: Any = field.annotation
-    text = getattr(annotation, "__name__", None) or str(annotation)
-    return str(text).replace("typing.", "").replace("pydantic.types.", "")
+    text = annotation.__name__ if isinstance(annotation, type) else str(annotation)
+    return text.replace("typing.", "").replace("pydantic.types.", "")
 
 
 def _is_secret(field: FieldInfo) -> bool:
@@ -57,8 +57,9 @@ def render(kind: ConnectorType) -> str:
     for name, field in config.model_fields.items():
         section = "—" if name == "base_url" else ("credentials" if _is_secret(field) else "options")
         description = (field.description or "").replace("|", "\\|").replace("\n", " ")
+        type_name = _type_name(field).replace("|", "\\|")
         lines.append(
-            f"| `{name}` | {section} | `{_type_name(field)}` | {_default(field)} | {description} |"
+            f"| `{name}` | {section} | `{type_name}` | {_default(field)} | {description} |"
         )
     lines.append("")
     return "\n".join(lines)

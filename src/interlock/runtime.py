@@ -49,10 +49,10 @@ def build_hub(
         for name, spec in topology.systems.items()
     }
     roles: dict[str, str] = {}
-    for role in Role:
-        names = [n for n, s in topology.systems.items() if s.role == role]
+    for member in Role:
+        names = [n for n, s in topology.systems.items() if s.role == member]
         if names:
-            roles[role.value] = names[0]
+            roles[member.value] = names[0]
     flows: list[Flow] = []
     for name in topology.enabled_flows():
         flow_type = FLOW_TYPES.get(name)
@@ -62,9 +62,9 @@ def build_hub(
         flows.append(flow_type())
     sources = []
     for flow in flows:
-        for role, kind in flow.sources:
-            if role in roles and Source(roles[role], kind) not in sources:
-                sources.append(Source(roles[role], kind))
+        for role_name, kind in flow.sources:
+            if role_name in roles and Source(roles[role_name], kind) not in sources:
+                sources.append(Source(roles[role_name], kind))
     store = Store(settings.database_url)
     engine = Engine(
         store,

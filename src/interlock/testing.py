@@ -64,6 +64,19 @@ class InMemoryConnector(Connector):
         """The verb given to ``emit``."""
         return self._verbs.get(f"{change.native_id}:{change.version}", "changed")
 
+    def related(self, change: NativeChange, kind: str) -> NativeChange | None:
+        """The record under ``payload["related"][kind]``, as a change of its own."""
+        record = change.payload.get("related", {}).get(kind)
+        if not isinstance(record, dict):
+            return None
+        return NativeChange(
+            kind=kind,
+            native_id=str(record.get("id", "")),
+            version=change.version,
+            changed_at=change.changed_at,
+            payload=record,
+        )
+
     def read_changes(self, kind: str, cursor: str | None, limit: int = 200) -> ChangePage:
         """Changes after position ``cursor`` in emission order."""
         start = int(cursor or 0)

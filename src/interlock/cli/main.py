@@ -237,7 +237,9 @@ def contracts_check(old: Path, new: Path) -> None:
 
 
 @docs_app.command("connectors")
-def docs_connectors(directory: Path = Path("docs/connectors")) -> None:
+def docs_connectors(
+    directory: Annotated[Path, typer.Argument(help="Output folder.")] = Path("docs/connectors"),
+) -> None:
     """Write the connector reference (one Markdown file per connector type)."""
     from interlock.docgen import write_reference
 

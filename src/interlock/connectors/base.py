@@ -89,6 +89,13 @@ class Connector(ABC):
         """
         return "deleted" if change.deleted else "changed"
 
+    def related(self, change: NativeChange, kind: str) -> NativeChange | None:
+        """A related record of ``kind`` that travelled with ``change``, as a change of its own.
+
+        For example an opportunity's account. None when the payload has none.
+        """
+        return None
+
     def read_changes(self, kind: str, cursor: str | None, limit: int = 200) -> ChangePage:
         """Changes of ``kind`` after ``cursor`` (None: from the beginning), oldest first."""
         raise NotImplementedError(f"{self.type} does not read {kind} changes")

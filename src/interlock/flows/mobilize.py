@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 
 import sqlalchemy as sa
 
-from interlock.connectors.base import Connector, NativeChange
+from interlock.connectors.base import Connector
 from interlock.engine.flow import Decision, Flow, Step, StepContext
 from interlock.engine.ingest import native_change
 from interlock.events import CloudEvent, event_type
@@ -162,22 +162,14 @@ class Mobilize(Flow):
         problems = check_won_deal(opp)
         if problems:
             raise ContractViolation(f"opportunity {opp.name!r}", problems, team=Team.SALES_OPS)
-        account = change.payload.get("Account")
-        if not isinstance(account, dict):
+        account = crm.related(change, "customer")
+        if account is None:
             raise ContractViolation(
                 f"opportunity {opp.name!r}",
                 [FieldProblem("customer_id", "the customer account could not be read")],
                 team=Team.SALES_OPS,
             )
-        customer = crm.to_canonical(
-            NativeChange(
-                kind="customer",
-                native_id=str(account.get("Id")),
-                version=change.version,
-                changed_at=change.changed_at,
-                payload=account,
-            )
-        )
+        customer = crm.to_canonical(account)
         assert isinstance(customer, Customer)
         project, demand = plan_project(opp)
         won_at = opp.won_at or ctx.event.time

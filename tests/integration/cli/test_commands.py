@@ -44,8 +44,16 @@ def test_contracts_export_then_check_flags_a_breaking_change(tmp_path: Path) -> 
 def test_worker_refuses_an_invalid_topology_naming_the_key(tmp_path: Path) -> None:
     topology = tmp_path / "t.yaml"
     topology.write_text("systems:\n  crm: {role: crm, type: nosuch, base_url: 'http://h'}\n")
-    result = runner.invoke(app, ["worker", "--topology", str(topology),
-                                 "--database-url", f"sqlite:///{tmp_path / 'x.sqlite'}"])
+    result = runner.invoke(
+        app,
+        [
+            "worker",
+            "--topology",
+            str(topology),
+            "--database-url",
+            f"sqlite:///{tmp_path / 'x.sqlite'}",
+        ],
+    )
     assert result.exit_code == 2
     assert "systems.crm.type" in result.output
     assert "unknown connector type 'nosuch'" in result.output

@@ -51,7 +51,7 @@ def deal(n: int, *, lines: int = 2, **terms: Any) -> dict[str, Any]:
             "won_at": dt.datetime.now(dt.UTC).isoformat(),
             "terms": body,
         },
-        "Account": {"id": f"cust{n}", "name": f"Customer {n}"},
+        "related": {"customer": {"id": f"cust{n}", "name": f"Customer {n}"}},
     }
 
 
@@ -98,7 +98,7 @@ def test_a_won_deal_is_mobilised_once_in_psa_and_erp(
     assert run["status"] == "succeeded"
     assert run["metrics"]["cycle_seconds"] >= 0
     assert set(systems["erp"].records) == {"customer", "project"}
-    [(native, project)] = systems["psa"].records["project"].values()
+    [(_native, project)] = systems["psa"].records["project"].values()
     assert [t["rate"]["amount"] for t in project["tasks"]] == ["150", "150"]
     with store.transaction() as conn:
         names = [

@@ -33,7 +33,8 @@ def test_a_change_is_journaled_exactly_once(store: Store) -> None:
         other = journal.append(conn, _event(1), "crm:opportunity:1:v2")
     assert first is not None
     assert again is None
-    assert other is not None and other > first
+    assert other is not None
+    assert other > first
     with store.transaction() as conn:
         assert journal.counts(conn) == {"pending": 2}
 
