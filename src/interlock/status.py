@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from interlock.store import journal, runs
-from interlock.store.schema import flow_runs, flow_steps
+from interlock.store.schema import as_dict, flow_runs, flow_steps
 
 
 def percentile(values: list[float], share: float) -> float | None:
@@ -44,7 +44,7 @@ def rejections(conn: sa.Connection, limit: int = 100) -> list[dict[str, Any]]:
         .order_by(flow_runs.c.updated_at.desc())
         .limit(limit)
     )
-    return [dict(r._mapping) for r in rows]
+    return [as_dict(r) for r in rows]
 
 
 def summary(conn: sa.Connection) -> dict[str, Any]:
@@ -83,7 +83,7 @@ def run_detail(conn: sa.Connection, run_id: str) -> dict[str, Any] | None:
     row = conn.execute(sa.select(flow_runs).where(flow_runs.c.id == run_id)).first()
     if row is None:
         return None
-    detail = dict(row._mapping)
+    detail = as_dict(row)
     detail["steps"] = [
         {
             "name": s.name,

@@ -148,9 +148,8 @@ def serve(
     log_level: LogLevel = "INFO",
 ) -> None:
     """Serve the HTTP API (with a worker in-process unless --no-workers)."""
-    import uvicorn
-
     from interlock.api.app import create_api
+    from interlock.serving import ThreadedServer
 
     _logging(log_level)
     try:
@@ -158,16 +157,22 @@ def serve(
     except InterlockError as exc:
         raise _fail(exc) from None
     hub.store.upgrade()
-    stop = threading.Event()
+    stop = _stop_event()
     thread = threading.Thread(
         target=hub.engine.run_forever, args=(stop, settings.worker_poll_seconds), daemon=True
     )
-    if workers:
-        thread.start()
+    server = ThreadedServer(
+        create_api(hub.store), host=host, port=port, log_level=log_level.lower()
+    )
     try:
-        uvicorn.run(create_api(hub.store), host=host, port=port, log_level=log_level.lower())
+        server.start()
+        console.print(f"serving on {server.base_url}", highlight=False)
+        if workers:
+            thread.start()
+        stop.wait()
     finally:
         stop.set()
+        server.stop()
         if workers:
             thread.join(timeout=10)
         hub.close()

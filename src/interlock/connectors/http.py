@@ -68,8 +68,12 @@ class VendorHttp:
         auth_headers: Callable[[], Mapping[str, str]] | None = None,
         on_unauthorized: Callable[[], None] | None = None,
         headers: Mapping[str, str] | None = None,
+        read_retries: int = 2,
+        max_inline_wait: float = 2.0,
     ) -> None:
         self.system = system
+        self.read_retries = read_retries
+        self.max_inline_wait = max_inline_wait
         self._read_error = read_error
         self._auth_headers = auth_headers
         self._on_unauthorized = on_unauthorized
@@ -86,7 +90,42 @@ class VendorHttp:
         headers: Mapping[str, str] | None = None,
         auth: bool = True,
     ) -> httpx.Response:
-        """Send a request; return the response when 2xx or 3xx, raise a ConnectorError else."""
+        """Send a request; return the response when 2xx or 3xx, raise a ConnectorError else.
+
+        Reads (GET, HEAD) that fail transiently are tried again here, up to ``read_retries``
+        times, when the wait asked for is short; everything else is left to the engine, whose
+        retries are durable and whose writes are checked before they are repeated.
+        """
+        for attempt in range(self.read_retries + 1):
+            try:
+                return self._once(
+                    method, url, json=json, params=params, data=data, headers=headers, auth=auth
+                )
+            except (ConnectorUnavailable, RateLimited) as exc:
+                wait = self._inline_wait(method, exc, attempt)
+                if wait is None:
+                    raise
+                time.sleep(wait)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _inline_wait(self, method: str, exc: ConnectorError, attempt: int) -> float | None:
+        if method.upper() not in _SAFE_METHODS or attempt >= self.read_retries:
+            return None
+        wait = exc.retry_after if isinstance(exc, RateLimited) else None
+        wait = 0.05 * 2**attempt if wait is None else wait
+        return wait if wait <= self.max_inline_wait else None
+
+    def _once(
+        self,
+        method: str,
+        url: str,
+        *,
+        json: Any,
+        params: Mapping[str, Any] | None,
+        data: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+        auth: bool,
+    ) -> httpx.Response:
         response = self._send(
             method, url, json=json, params=params, data=data, headers=headers, auth=auth
         )

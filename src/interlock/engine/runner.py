@@ -86,19 +86,22 @@ class Runner:
             started_at=run.started_at,
             attempt=run.attempts + 1,
         )
+        failed_before = run.attempts  # failed attempts of the step we stopped at
         for seq, (name, step) in enumerate(flow.steps()):
             if name in done:
                 continue
+            ctx.attempt = failed_before + 1
             try:
                 output = step(ctx)
             except Exception as exc:  # noqa: BLE001 - every failure becomes a recorded state
-                return self._failed(run, name, exc)
+                return self._failed(run, name, exc, ctx.attempt)
             with self.store.transaction("recording a step") as conn:
                 if not runs.renew(conn, run.id, self.worker, self.lease):
                     log.warning("run %s was taken over; stopping after step %s", run.id, name)
                     return runs.RunStatus.RUNNING
-                runs.record_step(conn, run.id, name, seq, run.attempts + 1, output)
+                runs.record_step(conn, run.id, name, seq, ctx.attempt, output)
             ctx.outputs[name] = output
+            failed_before = 0
         with self.store.transaction("finishing a run") as conn:
             metrics = {
                 key: value
@@ -115,8 +118,7 @@ class Runner:
             )
         return runs.RunStatus.SUCCEEDED
 
-    def _failed(self, run: runs.Run, step: str, exc: BaseException) -> str:
-        attempt = run.attempts + 1
+    def _failed(self, run: runs.Run, step: str, exc: BaseException, attempt: int) -> str:
         info = _error(step, exc, attempt)
         subject = f"{run.flow}:{run.business_key}"
         if not isinstance(exc, InterlockError):

@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from interlock.store.journal import now
-from interlock.store.schema import audit_log
+from interlock.store.schema import as_dict, audit_log
 
 
 def record(
@@ -32,4 +32,4 @@ def entries(
     stmt = sa.select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
     if subject is not None:
         stmt = stmt.where(audit_log.c.subject == subject)
-    return [dict(row._mapping) for row in conn.execute(stmt)]
+    return [as_dict(row) for row in conn.execute(stmt)]

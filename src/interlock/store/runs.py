@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from interlock.store.journal import now
-from interlock.store.schema import flow_runs, flow_steps
+from interlock.store.schema import as_dict, flow_runs, flow_steps
 
 
 class RunStatus:
@@ -55,7 +55,7 @@ def find(conn: sa.Connection, flow: str, business_key: str) -> dict[str, Any] | 
             flow_runs.c.flow == flow, flow_runs.c.business_key == business_key
         )
     ).first()
-    return None if row is None else dict(row._mapping)
+    return None if row is None else as_dict(row)
 
 
 def start(
@@ -158,7 +158,10 @@ def steps(conn: sa.Connection, run_id: str) -> dict[str, StepRecord]:
 def record_step(
     conn: sa.Connection, run_id: str, name: str, seq: int, attempts: int, output: dict[str, Any]
 ) -> None:
-    """Store a step's successful outcome; the run's lease is renewed by the caller."""
+    """Store a step's successful outcome and reset the run's failed-attempt count.
+
+    The run's lease is renewed by the caller.
+    """
     conn.execute(
         sa.insert(flow_steps).values(
             run_id=run_id,
@@ -170,6 +173,7 @@ def record_step(
             finished_at=now(),
         )
     )
+    conn.execute(sa.update(flow_runs).where(flow_runs.c.id == run_id).values(attempts=0))
 
 
 def renew(conn: sa.Connection, run_id: str, worker: str, lease: dt.timedelta) -> bool:
@@ -236,7 +240,7 @@ def listing(
         stmt = stmt.where(flow_runs.c.status == status)
     if flow is not None:
         stmt = stmt.where(flow_runs.c.flow == flow)
-    return [dict(r._mapping) for r in conn.execute(stmt)]
+    return [as_dict(r) for r in conn.execute(stmt)]
 
 
 def counts(conn: sa.Connection) -> dict[str, int]:

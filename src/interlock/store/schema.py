@@ -44,6 +44,12 @@ class UtcDateTime(sa.TypeDecorator[dt.datetime]):
 
 Stamp = UtcDateTime()
 
+
+def as_dict(row: Any) -> dict[str, Any]:
+    """A result row as a plain dict with plain ``str`` keys (drivers hand out subclasses)."""
+    return {str(key): value for key, value in row._mapping.items()}
+
+
 journal = sa.Table(
     "journal",
     metadata,

@@ -424,7 +424,7 @@ def test_a_retry_after_header_wins_over_the_configured_delay(
     connector: KantataConnector,
     faults: Faults,
 ) -> None:
-    faults.fail_next(429)
+    faults.fail_next(429, 429, 429)  # reads are retried twice inline
     with pytest.raises(RateLimited) as caught:
         connector.find("project", "project_x")
     assert caught.value.retry_after == 1
@@ -434,7 +434,7 @@ def test_server_errors_are_unavailable_and_garbage_is_malformed(
     connector: KantataConnector,
     faults: Faults,
 ) -> None:
-    faults.fail_next(502)
+    faults.fail_next(502, 502, 502)  # reads are retried twice inline
     with pytest.raises(ConnectorUnavailable) as unavailable:
         connector.find("project", "project_x")
     assert unavailable.value.status == 502

@@ -232,7 +232,7 @@ def test_injected_429_is_rate_limited_with_retry_after(
     connector: NetSuiteConnector, faults: Faults
 ) -> None:
     connector.authenticate()
-    faults.fail_next(429)
+    faults.fail_next(429, 429, 429)  # reads are retried twice inline
     with pytest.raises(RateLimited) as caught:
         connector.find("customer", "customer_acme")
     assert caught.value.retry_after == 1.0
@@ -253,7 +253,7 @@ def test_concurrency_limit_is_rate_limited(
 
 def test_5xx_is_connector_unavailable(connector: NetSuiteConnector, faults: Faults) -> None:
     connector.authenticate()
-    faults.fail_next(503)
+    faults.fail_next(503, 503, 503)  # reads are retried twice inline
     with pytest.raises(ConnectorUnavailable) as caught:
         connector.find("customer", "customer_acme")
     assert caught.value.status == 503

@@ -292,7 +292,7 @@ def test_rate_limit_fault_becomes_rate_limited_with_retry_after(
     connector: SalesforceConnector, state: SalesforceState, faults: Faults
 ) -> None:
     connector.authenticate()
-    faults.fail_next(429)
+    faults.fail_next(429, 429, 429)  # reads are retried twice inline
     with pytest.raises(RateLimited) as caught:
         connector.read_changes("opportunity", None)
     assert caught.value.retry_after == 1.0
@@ -313,7 +313,7 @@ def test_server_errors_become_connector_unavailable(
     connector: SalesforceConnector, state: SalesforceState, faults: Faults, status: int
 ) -> None:
     connector.authenticate()
-    faults.fail_next(status)
+    faults.fail_next(status, status, status)  # reads are retried twice inline
     with pytest.raises(ConnectorUnavailable) as caught:
         connector.read_changes("customer", None)
     assert caught.value.status == status
