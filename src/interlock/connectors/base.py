@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -115,6 +115,19 @@ class Connector(ABC):
             refs: Native ids in this system of records it refers to (``{"customer": "42"}``).
         """
         raise NotImplementedError(f"{self.type} does not write {kind}")
+
+    def get(self, kind: str, native_id: str) -> NativeChange:
+        """The current state of one record, as a change (for look-ups and reconciliation).
+
+        Raises RecordNotFound when it does not exist.
+        """
+        raise NotImplementedError(f"{self.type} cannot read {kind} by id")
+
+    def upsert_many(
+        self, kind: str, items: Sequence[tuple[BaseModel, Mapping[str, str]]]
+    ) -> list[UpsertResult]:
+        """Upsert several records, in order; connectors override this with a batch API."""
+        return [self.upsert(kind, record, refs) for record, refs in items]
 
     def find(self, kind: str, canonical_id: str) -> str | None:
         """Native id of the record we wrote for ``canonical_id``, or None."""
