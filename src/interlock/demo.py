@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from interlock.engine import RetryPolicy
 from interlock.runtime import Hub, build_hub
+from interlock.sandbox.faults import FaultPlan
 from interlock.sandbox.firm import Firm, generate_firm
 from interlock.sandbox.server import SandboxServer
 from interlock.settings import Settings
@@ -48,6 +50,7 @@ class DemoResult:
     cycle_p50: float | None = None
     cycle_p95: float | None = None
     elapsed: float = 0.0
+    faults_injected: int = 0
     summary: dict[str, Any] = field(default_factory=dict)
 
 
@@ -151,6 +154,10 @@ def sandboxes(firm: Firm) -> Iterator[dict[str, Any]]:
         }
 
 
+CHAOS = FaultPlan(error_rates={500: 0.08, 502: 0.04, 503: 0.04, 429: 0.04}, latency_ms=3, seed=11)
+"""What ``--chaos`` does to the PSA and ERP sandboxes: one request in five fails."""
+
+
 def run_demo(
     database: Path,
     *,
@@ -158,9 +165,14 @@ def run_demo(
     seed: int = 7,
     bad_share: float = 0.2,
     progress: Progress | None = None,
-    timeout: float = 120.0,
+    timeout: float = 180.0,
+    chaos: bool = False,
 ) -> DemoResult:
-    """Run the whole demo against a fresh SQLite file at ``database``."""
+    """Run the whole demo against a fresh SQLite file at ``database``.
+
+    With ``chaos``, the PSA and ERP sandboxes fail one request in five (5xx, and 429 with
+    Retry-After); the engine's retries still set every deal up exactly once.
+    """
     started = time.monotonic()
     for suffix in ("", "-wal", "-shm"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)
@@ -169,7 +181,13 @@ def run_demo(
     with sandboxes(firm) as env:
         settings = Settings(database_url=f"sqlite:///{database}")
         topology = parse_topology(env["topology"], "demo topology")
-        hub = build_hub(settings, topology, environ=env["environ"], source="demo topology")
+        policy = RetryPolicy(max_attempts=12, base_seconds=0.05, max_seconds=2.0)
+        hub = build_hub(
+            settings, topology, environ=env["environ"], source="demo topology", policy=policy
+        )
+        if chaos:
+            for name in ("kantata", "netsuite"):
+                env[f"{name}_faults"].set(CHAOS)
         try:
             hub.store.upgrade()
             hub.engine.run_until_idle(timeout=timeout)  # first sync: open deals, nothing to do
@@ -177,6 +195,9 @@ def run_demo(
             _edit_a_won_deal(hub, env, firm)
             hub.engine.run_until_idle(timeout=timeout)
             _collect(hub, env, firm, result)
+            result.faults_injected = sum(
+                env[f"{n}_faults"].injected for n in ("salesforce", "kantata", "netsuite")
+            )
         finally:
             hub.close()
     result.elapsed = time.monotonic() - started

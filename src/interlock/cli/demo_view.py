@@ -16,13 +16,20 @@ def _seconds(value: float | None) -> str:
 
 
 def show_demo(
-    console: Console, *, database: Path, deals: int, seed: int, bad_share: float
+    console: Console,
+    *,
+    database: Path,
+    deals: int,
+    seed: int,
+    bad_share: float,
+    chaos: bool = False,
 ) -> DemoResult:
     """Run the demo with a progress bar, then print what happened."""
     console.print(
         f"[bold]Interlock demo[/]: a generated firm wins {deals} deals in the "
         "Salesforce sandbox; the hub mobilises them into Kantata (PSA) and "
         f"NetSuite (ERP). Store: SQLite at {database}."
+        + (" Chaos: the PSA and ERP fail one request in five." if chaos else "")
     )
     with Progress(
         TextColumn("mobilising deals"),
@@ -37,7 +44,9 @@ def show_demo(
         def update(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        result = run_demo(database, deals=deals, seed=seed, bad_share=bad_share, progress=update)
+        result = run_demo(
+            database, deals=deals, seed=seed, bad_share=bad_share, progress=update, chaos=chaos
+        )
     console.print(_summary(result))
     if result.rejections:
         console.print(_rejections(result))
@@ -57,6 +66,7 @@ def _summary(result: DemoResult) -> Table:
         ("Projects (jobs) created in NetSuite", str(result.erp_projects)),
         ("Deals rejected for bad metadata", str(len(result.rejections))),
         ("Failed runs", str(result.failed)),
+        ("Faults injected by the sandboxes", str(result.faults_injected)),
         ("Duplicate 'won' events refused", str(result.duplicates_refused)),
         ("Set-up cycle time p50", _seconds(result.cycle_p50)),
         ("Set-up cycle time p95", _seconds(result.cycle_p95)),

@@ -86,12 +86,18 @@ def demo(
             envvar="INTERLOCK_DEMO_DATABASE", help="SQLite file for the demo (recreated)."
         ),
     ] = Path("var/demo.sqlite"),
+    chaos: Annotated[
+        bool,
+        typer.Option(envvar="INTERLOCK_DEMO_CHAOS", help="Inject faults into the PSA and ERP."),
+    ] = False,
 ) -> None:
     """Win a batch of deals in the Salesforce sandbox and watch them mobilised."""
     from interlock.cli.demo_view import show_demo
 
     try:
-        show_demo(console, database=database, deals=deals, seed=seed, bad_share=bad_share)
+        show_demo(
+            console, database=database, deals=deals, seed=seed, bad_share=bad_share, chaos=chaos
+        )
     except InterlockError as exc:
         raise _fail(exc) from None
 

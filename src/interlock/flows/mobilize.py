@@ -9,7 +9,9 @@ Steps, each stored before the next starts:
 3. ``psa_project``: upsert the project and one task per SOW line in the PSA.
 4. ``erp_project``: upsert the project (job) in the ERP under the customer.
 5. ``staffing_demand``: record roles × hours × dates as canonical staffing demand.
-6. ``ready``: record the set-up cycle time, from won to ready.
+6. ``scheduler_demand``: publish the project and its staffing demand to the resource
+   scheduler, when the topology has one.
+7. ``ready``: record the set-up cycle time, from won to ready.
 
 At most one run exists per opportunity (the store enforces it): a second "won" event for the
 same deal is refused as a duplicate, unless the first was rejected and the data was fixed.
@@ -150,6 +152,7 @@ class Mobilize(Flow):
             ("psa_project", self.psa_project),
             ("erp_project", self.erp_project),
             ("staffing_demand", self.staffing_demand),
+            ("scheduler_demand", self.scheduler_demand),
             ("ready", self.ready),
         ]
 
@@ -224,6 +227,24 @@ class Mobilize(Flow):
             for item in out["demand"]:
                 records.put(conn, "staffing_demand", StaffingDemand.model_validate(item))
         return {"demands": len(out["demand"])}
+
+    def scheduler_demand(self, ctx: StepContext) -> dict[str, Any]:
+        """Publish the project and its staffing demand to the scheduler (if there is one)."""
+        if "scheduler" not in ctx.roles:
+            return {"published": 0, "skipped": "no scheduler in the topology"}
+        out = ctx.outputs["validate"]
+        project = Project.model_validate(out["project"])
+        scheduler, name = ctx.system("scheduler"), ctx.system_name("scheduler")
+        result = scheduler.upsert("project", project)
+        demands = [StaffingDemand.model_validate(item) for item in out["demand"]]
+        published = scheduler.upsert_many(
+            "staffing_demand", [(d, {"project": result.native_id}) for d in demands]
+        )
+        with ctx.store.transaction("linking scheduler records") as conn:
+            xref.link(conn, "project", project.id, name, result.native_id)
+            for demand, outcome in zip(demands, published, strict=True):
+                xref.link(conn, "staffing_demand", demand.id, name, outcome.native_id)
+        return {"native_id": result.native_id, "published": len(published)}
 
     def ready(self, ctx: StepContext) -> dict[str, Any]:
         """Record the set-up cycle time, from won to ready."""

@@ -115,6 +115,7 @@ def test_a_won_deal_is_mobilised_once_in_psa_and_erp(
         "psa_project",
         "erp_project",
         "staffing_demand",
+        "scheduler_demand",
         "ready",
     ]
 
@@ -224,3 +225,17 @@ def test_a_restarted_worker_resumes_where_the_dead_one_stopped(
     psa_projects = [w for w in systems["psa"].writes if w[0] == "project"]
     assert psa_projects == [("project", _project_id("opp6"), True)]
     assert [w[0] for w in systems["erp"].writes] == ["customer", "project"]
+
+
+def test_staffing_demand_is_published_to_the_scheduler_when_there_is_one(
+    store: Store, systems: dict[str, InMemoryConnector]
+) -> None:
+    systems["scheduler"] = InMemoryConnector("scheduler")
+    roles = {"crm": "crm", "psa": "psa", "erp": "erp", "scheduler": "scheduler"}
+    hub = Engine(store, systems, roles, [Mobilize()], [Source("crm", "opportunity")])
+    systems["crm"].emit("opportunity", "opp7", 1, deal(7, lines=3), verb="won")
+    hub.run_until_idle(timeout=20)
+    published = systems["scheduler"].records["staffing_demand"]
+    assert len(published) == 3
+    assert {d["hours"] for _, d in published.values()} == {"80"}
+    assert list(systems["scheduler"].records["project"]) == [_project_id("opp7")]
