@@ -89,6 +89,14 @@ class Connector(ABC):
         """
         return "deleted" if change.deleted else "changed"
 
+    def is_own_change(self, change: NativeChange) -> bool:
+        """True when ``change`` only echoes a write the hub itself made (dropped on ingest).
+
+        Connectors whose vendor marks the origin of a change (Salesforce ``changeOrigin``)
+        override this.
+        """
+        return False
+
     def related(self, change: NativeChange, kind: str) -> NativeChange | None:
         """A related record of ``kind`` that travelled with ``change``, as a change of its own.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from interlock.connectors.base import Connector, NativeChange
 from interlock.events import CloudEvent, event_type
@@ -56,20 +57,39 @@ def native_change(event: CloudEvent) -> NativeChange:
     )
 
 
+def journal_changes(
+    store: Store,
+    connector: Connector,
+    changes: Sequence[NativeChange],
+    *,
+    cursor: tuple[str, str | None] | None = None,
+) -> int:
+    """Journal ``changes`` read from (or pushed by) ``connector``, each exactly once.
+
+    Changes the connector recognises as echoes of the hub's own writes are dropped. When
+    ``cursor`` is given as (kind, position), the cursor moves in the same transaction.
+    Returns the number of new journal entries.
+    """
+    added = 0
+    with store.transaction("journaling changes") as conn:
+        for change in changes:
+            if connector.is_own_change(change):
+                continue
+            event = change_event(connector, change)
+            if journal.append(conn, event, dedup_key(connector.system, change)) is not None:
+                added += 1
+        if cursor is not None:
+            journal.set_cursor(conn, connector.system, cursor[0], cursor[1])
+    return added
+
+
 def poll(store: Store, connector: Connector, kind: str, limit: int = 200) -> tuple[int, bool]:
     """Read one page of changes and journal them; the cursor moves in the same transaction.
 
     Returns (new entries journaled, more pages waiting).
     """
     with store.transaction("reading the change cursor") as conn:
-        cursor = journal.get_cursor(conn, connector.system, kind)
-    page = connector.read_changes(kind, cursor, limit)
-    added = 0
-    with store.transaction("journaling changes") as conn:
-        for change in page.changes:
-            event = change_event(connector, change)
-            if journal.append(conn, event, dedup_key(connector.system, change)) is not None:
-                added += 1
-        if page.cursor != cursor:
-            journal.set_cursor(conn, connector.system, kind, page.cursor)
-    return added, page.more
+        position = journal.get_cursor(conn, connector.system, kind)
+    page = connector.read_changes(kind, position, limit)
+    moved = (kind, page.cursor) if page.cursor != position else None
+    return journal_changes(store, connector, page.changes, cursor=moved), page.more
