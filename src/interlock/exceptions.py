@@ -8,7 +8,8 @@ from its message text::
     ├── ContractViolation           input breaks a canonical contract; lists FieldProblem items
     ├── StoreError                  the database failed (driver errors are wrapped here)
     ├── FlowError                   a flow cannot go on
-    │   └── BusinessRuleViolation   a business rule refuses the work (final)
+    │   ├── BusinessRuleViolation   a business rule refuses the work (final)
+    │   └── DependencyNotReady      something this work needs is not there yet (retryable)
     └── ConnectorError              an external system failed; carries ``system``
         ├── ConnectorUnavailable    timeout, connection failure, 5xx (retryable)
         │   └── OutcomeUnknown      a write may or may not have happened (check before retry)
@@ -100,6 +101,16 @@ class BusinessRuleViolation(FlowError):
         self.team = team
 
 
+class DependencyNotReady(FlowError):
+    """Work arrived before what it depends on (time for a project still being set up)."""
+
+    retryable = True
+
+    def __init__(self, message: str, team: Team = Team.PMO) -> None:
+        super().__init__(message)
+        self.team = team
+
+
 class ConnectorError(InterlockError):
     """An external system failed.
 
@@ -182,6 +193,7 @@ __all__ = [
     "ConnectorError",
     "ConnectorUnavailable",
     "ContractViolation",
+    "DependencyNotReady",
     "FieldProblem",
     "FlowError",
     "InterlockError",

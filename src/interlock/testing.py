@@ -8,14 +8,20 @@ vendor; use the sandboxes to test against a vendor's wire format.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import threading
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+import orjson
 from pydantic import BaseModel
 
 from interlock.connectors.base import ChangePage, Connector, NativeChange, UpsertResult
 from interlock.exceptions import InterlockError
+
+
+def _digest(data: Any) -> str:
+    return hashlib.sha256(orjson.dumps(data, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 class InMemoryConnector(Connector):
@@ -78,13 +84,16 @@ class InMemoryConnector(Connector):
         )
 
     def read_changes(self, kind: str, cursor: str | None, limit: int = 200) -> ChangePage:
-        """Changes after position ``cursor`` in emission order."""
-        start = int(cursor or 0)
+        """Changes of ``kind`` after position ``cursor`` in emission order."""
+        position = int(cursor or 0)
+        page: list[NativeChange] = []
         with self._lock:
-            page = [c for c in self._changes[start:] if c.kind == kind][:limit]
-            position = start + len(page)
-            more = position < len(self._changes)
-        return ChangePage(page, str(position) if page else cursor, more)
+            while position < len(self._changes) and len(page) < limit:
+                if self._changes[position].kind == kind:
+                    page.append(self._changes[position])
+                position += 1
+            more = any(c.kind == kind for c in self._changes[position:])
+        return ChangePage(page, str(position), more)
 
     def to_canonical(self, change: NativeChange) -> BaseModel:
         """Delegate to the ``mapper`` given at construction."""
@@ -108,6 +117,14 @@ class InMemoryConnector(Connector):
             self.writes.append((kind, data["id"], existing is None))
         children = {t["id"]: f"{native}/{t['id']}" for t in data.get("tasks", [])}
         return UpsertResult(native, existing is None, children)
+
+    def fingerprint(self, kind: str, record: BaseModel) -> str | None:
+        """Digest of the canonical record as written."""
+        return _digest(record.model_dump(mode="json"))
+
+    def change_fingerprint(self, change: NativeChange) -> str | None:
+        """Digest of a change's payload: equal to ``fingerprint`` when it echoes our write."""
+        return _digest(change.payload)
 
     def find(self, kind: str, canonical_id: str) -> str | None:
         """Native id written for ``canonical_id``."""

@@ -97,6 +97,17 @@ class Connector(ABC):
         """
         return False
 
+    def fingerprint(self, kind: str, record: BaseModel) -> str | None:
+        """A digest of what we write for ``record``, comparable with ``change_fingerprint``.
+
+        None (the default) means the connector cannot tell its echoes by content.
+        """
+        return None
+
+    def change_fingerprint(self, change: NativeChange) -> str | None:
+        """The digest of an inbound change, comparable with ``fingerprint``."""
+        return None
+
     def related(self, change: NativeChange, kind: str) -> NativeChange | None:
         """A related record of ``kind`` that travelled with ``change``, as a change of its own.
 

@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
+from pydantic import BaseModel
 
 from interlock.connectors.base import Connector
+from interlock.engine.retry import RetryPolicy
 from interlock.events import CloudEvent
-from interlock.store import Store
+from interlock.store import Store, fingerprints
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,8 @@ class StepContext:
     roles: Mapping[str, str]
     started_at: dt.datetime
     attempt: int = 1
+    outcome_unknown: bool = False
+    """The previous attempt of this step may have written before it failed (a timeout)."""
 
     def system(self, role: str) -> Connector:
         """The connector of the system in ``role``."""
@@ -75,6 +79,22 @@ class StepContext:
     def system_name(self, role: str) -> str:
         """Topology name of the system in ``role``."""
         return self.roles[role]
+
+    def caused(self, type_: str, data: dict[str, Any], subject: str) -> dict[str, Any]:
+        """A canonical event caused by this run's event, for a step's ``emit`` list.
+
+        Events a step returns under ``emit`` are written to the outbox in the same
+        transaction that records the step.
+        """
+        return self.event.caused(type_, data, subject=subject).to_json()
+
+    def remember_write(self, role: str, kind: str, record: BaseModel, native_id: str) -> None:
+        """Record the fingerprint of what we wrote, so its echo is dropped on the way back."""
+        connector = self.system(role)
+        fingerprint = connector.fingerprint(kind, record)
+        if fingerprint is not None:
+            with self.store.transaction("remembering a write") as conn:
+                fingerprints.remember(conn, connector.system, kind, native_id, fingerprint)
 
 
 Step = Callable[[StepContext], dict[str, Any]]
@@ -92,6 +112,33 @@ class Flow:
     required_roles: ClassVar[tuple[str, ...]] = ()
     sources: ClassVar[tuple[tuple[str, str], ...]] = ()
     """(role, kind) pairs whose changes this flow needs polled."""
+    blocks: ClassVar[tuple[str, ...]] = ()
+    """Flows held for the business key while a run of this flow is failed."""
+    retry_policies: ClassVar[Mapping[str, RetryPolicy]] = {}
+    """Per-step retry policies; steps not named use the engine's policy."""
+
+    def lookups(self) -> Mapping[str, Step]:
+        """Per-step look-ups run before a step is retried after an unknown outcome.
+
+        A look-up returns the step's output when the write is found in the target (it is
+        then recorded without being sent again), or an empty dict when it is not.
+        """
+        return {}
+
+    def hold_keys(self, event: CloudEvent, key: str, systems: Mapping[str, Connector]) -> list[str]:
+        """The keys whose holds block this flow for ``event`` (default: its business key)."""
+        return [key]
+
+    def holds_on_failure(
+        self, business_key: str, outputs: Mapping[str, Mapping[str, Any]]
+    ) -> list[tuple[str, tuple[str, ...]]]:
+        """Holds to place when a run fails finally: (key, blocked flows) pairs."""
+        return [(business_key, self.blocks)] if self.blocks else []
+
+    def check_payload(
+        self, payload: dict[str, Any], event: CloudEvent, systems: Mapping[str, Connector]
+    ) -> None:
+        """Validate an edited payload before "edit and retry"; raise ContractViolation."""
 
     def steps(self) -> list[tuple[str, Step]]:
         """The ordered steps: (name, callable). Names are stable: they are stored."""

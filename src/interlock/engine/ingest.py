@@ -5,10 +5,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
+import sqlalchemy as sa
+
 from interlock.connectors.base import Connector, NativeChange
 from interlock.events import CloudEvent, event_type
 from interlock.model import canonical_id
-from interlock.store import Store, journal
+from interlock.store import Store, counters, fingerprints, journal
 
 _EVENTS = uuid.UUID("0b8e2f5e-4f7a-4c55-8f1e-7f3a0d6c9e11")
 
@@ -73,7 +75,8 @@ def journal_changes(
     added = 0
     with store.transaction("journaling changes") as conn:
         for change in changes:
-            if connector.is_own_change(change):
+            if _echo(conn, connector, change):
+                counters.add(conn, "echoes_dropped")
                 continue
             event = change_event(connector, change)
             if journal.append(conn, event, dedup_key(connector.system, change)) is not None:
@@ -81,6 +84,15 @@ def journal_changes(
         if cursor is not None:
             journal.set_cursor(conn, connector.system, cursor[0], cursor[1])
     return added
+
+
+def _echo(conn: sa.Connection, connector: Connector, change: NativeChange) -> bool:
+    if connector.is_own_change(change):
+        return True
+    fingerprint = connector.change_fingerprint(change)
+    return fingerprint is not None and fingerprints.is_known(
+        conn, connector.system, change.kind, change.native_id, fingerprint
+    )
 
 
 def poll(store: Store, connector: Connector, kind: str, limit: int = 200) -> tuple[int, bool]:

@@ -12,15 +12,14 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-import sqlalchemy as sa
-
 from interlock.connectors.base import Connector
+from interlock.engine.dispatch import dispatch_entry
 from interlock.engine.flow import Flow
 from interlock.engine.ingest import poll
 from interlock.engine.retry import RetryPolicy
 from interlock.engine.runner import Runner
 from interlock.exceptions import ConfigError, InterlockError
-from interlock.store import Store, journal, runs
+from interlock.store import Store, journal
 
 log = logging.getLogger("interlock.engine")
 
@@ -103,29 +102,8 @@ class Engine:
         with self.store.transaction("dispatching events") as conn:
             entries = journal.claim(conn, self.worker, self.batch, self.lease)
             for entry in entries:
-                outcomes = []
-                for flow in self.flows.values():
-                    if entry.event.type not in flow.triggers:
-                        continue
-                    decision = flow.decide(entry.event, conn, self.systems, self.roles)
-                    outcomes.append(self._start(conn, flow, entry, decision.key, decision.reason))
-                status = journal.Status.DONE if outcomes else journal.Status.IGNORED
-                journal.finish(conn, entry.id, status, "; ".join(outcomes) or "no flow")
+                dispatch_entry(conn, entry, list(self.flows.values()), self.systems, self.roles)
         return len(entries)
-
-    def _start(
-        self, conn: sa.Connection, flow: Flow, entry: journal.Entry, key: str | None, reason: str
-    ) -> str:
-        if key is None:
-            return f"{flow.name}: ignored ({reason})"
-        existing = runs.find(conn, flow.name, key)
-        if existing is None:
-            run_id = runs.start(conn, flow.name, key, entry.id, entry.event.correlationid)
-            return f"{flow.name}: run {run_id} started"
-        if existing["status"] == runs.RunStatus.REJECTED:
-            runs.restart(conn, existing["id"], entry.id)
-            return f"{flow.name}: rejected run {existing['id']} restarted with newer data"
-        return f"{flow.name}: duplicate, run {existing['id']} is {existing['status']}"
 
     def work_once(self) -> int:
         """One round: ingest, dispatch, execute. Returns units of work done."""

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from interlock.engine.flow import Flow
 from interlock.flows.mobilize import Mobilize
+from interlock.flows.post_time import PostTime
 
 FLOW_TYPES: dict[str, type[Flow]] = {
     Mobilize.name: Mobilize,
+    PostTime.name: PostTime,
 }
 
-__all__ = ["FLOW_TYPES", "Mobilize"]
+__all__ = ["FLOW_TYPES", "Mobilize", "PostTime"]

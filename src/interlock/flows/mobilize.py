@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 
 import sqlalchemy as sa
 
-from interlock.connectors.base import Connector
+from interlock.connectors.base import Connector, NativeChange
 from interlock.engine.flow import Decision, Flow, Step, StepContext
 from interlock.engine.ingest import native_change
 from interlock.events import CloudEvent, event_type
@@ -131,6 +131,39 @@ class Mobilize(Flow):
     triggers: ClassVar[frozenset[str]] = frozenset({event_type("opportunity", "won")})
     required_roles: ClassVar[tuple[str, ...]] = ("crm", "psa", "erp")
     sources: ClassVar[tuple[tuple[str, str], ...]] = (("crm", "opportunity"),)
+    blocks: ClassVar[tuple[str, ...]] = ("post_time", "staffing")
+
+    def holds_on_failure(
+        self, business_key: str, outputs: Mapping[str, Mapping[str, Any]]
+    ) -> list[tuple[str, tuple[str, ...]]]:
+        """Hold the project (time posting, staffing) when its set-up failed after validation.
+
+        A rejected deal has no project yet, so nothing depends on it and nothing is held.
+        """
+        project = outputs.get("validate", {}).get("project")
+        if not project:
+            return []
+        return [(str(project["id"]), self.blocks)]
+
+    def check_payload(
+        self, payload: dict[str, Any], event: CloudEvent, systems: Mapping[str, Connector]
+    ) -> None:
+        """An edited deal must map and meet the won-deal rules."""
+        change = native_change(event)
+        crm = systems[str(event.data["system"])]
+        opp = crm.to_canonical(
+            NativeChange(
+                kind=change.kind,
+                native_id=change.native_id,
+                version=change.version,
+                changed_at=change.changed_at,
+                payload=payload,
+            )
+        )
+        assert isinstance(opp, Opportunity)
+        problems = check_won_deal(opp)
+        if problems:
+            raise ContractViolation(f"opportunity {opp.name!r}", problems, team=Team.SALES_OPS)
 
     def decide(
         self,
@@ -189,6 +222,7 @@ class Mobilize(Flow):
         customer = Customer.model_validate(ctx.outputs["validate"]["customer"])
         erp, name = ctx.system("erp"), ctx.system_name("erp")
         result = erp.upsert("customer", customer)
+        ctx.remember_write("erp", "customer", customer, result.native_id)
         with ctx.store.transaction("linking the customer") as conn:
             xref.link(conn, "customer", customer.id, name, result.native_id)
         return {"native_id": result.native_id, "created": result.created}
@@ -198,6 +232,7 @@ class Mobilize(Flow):
         project = Project.model_validate(ctx.outputs["validate"]["project"])
         psa, name = ctx.system("psa"), ctx.system_name("psa")
         result = psa.upsert("project", project)
+        ctx.remember_write("psa", "project", project, result.native_id)
         with ctx.store.transaction("linking the PSA project") as conn:
             xref.link(conn, "project", project.id, name, result.native_id)
             for task_id, native in result.children.items():
@@ -214,6 +249,7 @@ class Mobilize(Flow):
         erp, name = ctx.system("erp"), ctx.system_name("erp")
         customer_native = str(ctx.outputs["erp_customer"]["native_id"])
         result = erp.upsert("project", project, refs={"customer": customer_native})
+        ctx.remember_write("erp", "project", project, result.native_id)
         with ctx.store.transaction("linking the ERP project") as conn:
             xref.link(conn, "project", project.id, name, result.native_id)
         return {"native_id": result.native_id, "created": result.created}
@@ -251,7 +287,9 @@ class Mobilize(Flow):
         won_at = dt.datetime.fromisoformat(ctx.outputs["validate"]["won_at"])
         ready_at = dt.datetime.now(dt.UTC)
         cycle = max(0.0, (ready_at - won_at).total_seconds())
+        project = ctx.outputs["validate"]["project"]
         return {
+            "emit": [ctx.caused(event_type("project", "mobilized"), project, str(project["id"]))],
             "ready_at": ready_at.isoformat(),
             "metrics": {"cycle_seconds": round(cycle, 3), "won_at": won_at.isoformat()},
         }

@@ -11,7 +11,18 @@ from collections.abc import Iterator
 
 import sqlalchemy as sa
 
-from interlock.store import audit, journal, records, runs, xref
+from interlock.store import (
+    audit,
+    counters,
+    exception_queue,
+    fingerprints,
+    holds,
+    journal,
+    outbox,
+    records,
+    runs,
+    xref,
+)
 from interlock.store.database import create_engine, wrap_errors
 from interlock.store.migrate import upgrade
 from interlock.store.schema import metadata
@@ -39,4 +50,17 @@ class Store:
         self.engine.dispose()
 
 
-__all__ = ["Store", "audit", "journal", "metadata", "records", "runs", "xref"]
+__all__ = [
+    "Store",
+    "audit",
+    "counters",
+    "exception_queue",
+    "fingerprints",
+    "holds",
+    "journal",
+    "metadata",
+    "outbox",
+    "records",
+    "runs",
+    "xref",
+]

@@ -10,17 +10,28 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from interlock.events import CloudEvent
-from interlock.store.schema import cursors
+from interlock.store.schema import cursors, flow_runs
 from interlock.store.schema import journal as journal
 
 
 class Status:
-    """Journal entry states."""
+    """Journal entry states.
+
+    ``pending`` → ``claimed`` (a worker is dispatching it) → ``dispatched`` (its runs are
+    going) → ``done``; or ``ignored`` (no flow wanted it), ``stale`` (older than what was
+    already applied for its key), ``parked`` (a hold blocks it; back to ``pending`` on release).
+    While an entry is open, later entries with the same ordering key wait.
+    """
 
     PENDING = "pending"
     CLAIMED = "claimed"
+    DISPATCHED = "dispatched"
     DONE = "done"
     IGNORED = "ignored"
+    STALE = "stale"
+    PARKED = "parked"
+
+    OPEN = (PENDING, CLAIMED, DISPATCHED, PARKED)
 
 
 @dataclass(frozen=True)
@@ -43,8 +54,14 @@ def _insert(conn: sa.Connection) -> Any:
     return sqlite.insert(journal)
 
 
-def append(conn: sa.Connection, event: CloudEvent, dedup_key: str) -> int | None:
-    """Journal ``event`` unless ``dedup_key`` was seen already. Returns the new id or None."""
+def append(
+    conn: sa.Connection, event: CloudEvent, dedup_key: str, ordering_key: str | None = None
+) -> int | None:
+    """Journal ``event`` unless ``dedup_key`` was seen already. Returns the new id or None.
+
+    ``ordering_key`` (default: the event's subject) is the key whose events are applied in
+    order; entries with different keys are dispatched in parallel.
+    """
     stmt = (
         _insert(conn)
         .values(
@@ -57,6 +74,8 @@ def append(conn: sa.Connection, event: CloudEvent, dedup_key: str) -> int | None
             received_at=now(),
             status=Status.PENDING,
             envelope=event.to_json(),
+            ordering_key=ordering_key if ordering_key is not None else event.subject,
+            event_time=event.time,
         )
         .on_conflict_do_nothing(index_elements=["dedup_key"])
         .returning(journal.c.id)
@@ -66,15 +85,30 @@ def append(conn: sa.Connection, event: CloudEvent, dedup_key: str) -> int | None
 
 
 def claim(conn: sa.Connection, worker: str, limit: int, lease: dt.timedelta) -> list[Entry]:
-    """Claim up to ``limit`` pending entries (or ones whose lease ran out), oldest first."""
+    """Claim up to ``limit`` entries, oldest first.
+
+    Candidates are pending entries (or claimed ones whose lease ran out) with no earlier open
+    entry for the same ordering key: one key's events go one at a time, in order.
+    """
     moment = now()
+    earlier = journal.alias("earlier")
+    blocked = (
+        sa.select(earlier.c.id)
+        .where(
+            earlier.c.ordering_key == journal.c.ordering_key,
+            earlier.c.id < journal.c.id,
+            earlier.c.status.in_(Status.OPEN),
+        )
+        .exists()
+    )
     candidates = (
         sa.select(journal.c.id)
         .where(
             sa.or_(
                 journal.c.status == Status.PENDING,
                 sa.and_(journal.c.status == Status.CLAIMED, journal.c.lease_until < moment),
-            )
+            ),
+            sa.or_(journal.c.ordering_key.is_(None), ~blocked),
         )
         .order_by(journal.c.id)
         .limit(limit)
@@ -106,6 +140,41 @@ def finish(conn: sa.Connection, entry_id: int, status: str, outcome: str) -> Non
         .where(journal.c.id == entry_id)
         .values(status=status, outcome=outcome[:2000], lease_until=None)
     )
+
+
+def settle(conn: sa.Connection, entry_ids: list[int]) -> None:
+    """Mark dispatched entries done once none of the runs they started is still running."""
+    if not entry_ids:
+        return
+    running = (
+        sa.select(flow_runs.c.id)
+        .where(flow_runs.c.journal_id == journal.c.id, flow_runs.c.status == "running")
+        .exists()
+    )
+    conn.execute(
+        sa.update(journal)
+        .where(journal.c.id.in_(entry_ids), journal.c.status == Status.DISPATCHED, ~running)
+        .values(status=Status.DONE)
+    )
+
+
+def park(conn: sa.Connection, entry_id: int, hold_id: int, outcome: str) -> None:
+    """Park an entry behind a hold."""
+    conn.execute(
+        sa.update(journal)
+        .where(journal.c.id == entry_id)
+        .values(status=Status.PARKED, hold_id=hold_id, outcome=outcome[:2000], lease_until=None)
+    )
+
+
+def unpark(conn: sa.Connection, hold_id: int) -> int:
+    """Send the entries parked behind ``hold_id`` back to pending (they keep their order)."""
+    result = conn.execute(
+        sa.update(journal)
+        .where(journal.c.hold_id == hold_id, journal.c.status == Status.PARKED)
+        .values(status=Status.PENDING, hold_id=None)
+    )
+    return int(result.rowcount)
 
 
 def get_cursor(conn: sa.Connection, system: str, kind: str) -> str | None:

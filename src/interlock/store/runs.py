@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -62,7 +63,8 @@ def start(
     conn: sa.Connection, flow: str, business_key: str, journal_id: int, correlation_id: str | None
 ) -> str:
     """Create a new running run and return its id."""
-    run_id = uuid.uuid4().hex
+    # Time-ordered ids: runs started in order are claimed in order when they are due together.
+    run_id = f"{time.time_ns():016x}{uuid.uuid4().hex[:16]}"
     moment = now()
     conn.execute(
         sa.insert(flow_runs).values(
@@ -112,7 +114,7 @@ def claim(conn: sa.Connection, worker: str, limit: int, lease: dt.timedelta) -> 
             flow_runs.c.next_attempt_at <= moment,
             sa.or_(flow_runs.c.lease_until.is_(None), flow_runs.c.lease_until < moment),
         )
-        .order_by(flow_runs.c.next_attempt_at, flow_runs.c.id)
+        .order_by(flow_runs.c.id)
         .limit(limit)
     )
     if conn.dialect.name == "postgresql":
@@ -131,7 +133,7 @@ def claim(conn: sa.Connection, worker: str, limit: int, lease: dt.timedelta) -> 
             flow_runs.c.started_at,
         )
     ).all()
-    return [
+    claimed = [
         Run(
             r.id,
             r.flow,
@@ -143,6 +145,7 @@ def claim(conn: sa.Connection, worker: str, limit: int, lease: dt.timedelta) -> 
         )
         for r in rows
     ]
+    return sorted(claimed, key=lambda run: run.id)  # RETURNING has no order
 
 
 def steps(conn: sa.Connection, run_id: str) -> dict[str, StepRecord]:

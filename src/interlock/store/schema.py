@@ -50,6 +50,8 @@ def as_dict(row: Any) -> dict[str, Any]:
     return {str(key): value for key, value in row._mapping.items()}
 
 
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
 journal = sa.Table(
     "journal",
     metadata,
@@ -72,7 +74,11 @@ journal = sa.Table(
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("envelope", Json, nullable=False),
     sa.Column("outcome", sa.Text, nullable=True),
+    sa.Column("ordering_key", sa.String(120), nullable=True),
+    sa.Column("event_time", Stamp, nullable=True),
+    sa.Column("hold_id", BigId, nullable=True),
     sa.Index(None, "status", "id"),
+    sa.Index(None, "ordering_key", "id"),
     sa.Index(None, "subject", "id"),
 )
 """Every inbound change exactly once (``dedup_key``), with its original payload verbatim."""
@@ -100,6 +106,7 @@ flow_runs = sa.Table(
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("error", Json, nullable=True),
     sa.Column("metrics", Json, nullable=True),
+    sa.Column("payload_override", Json, nullable=True),
     sa.UniqueConstraint("flow", "business_key"),
     sa.Index(None, "status", "next_attempt_at"),
 )
@@ -169,3 +176,85 @@ audit_log = sa.Table(
     sa.Index(None, "subject"),
 )
 """Who did what to which subject, when."""
+
+
+exceptions = sa.Table(
+    "exceptions",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String(32), sa.ForeignKey("flow_runs.id"), nullable=False),
+    sa.Column("flow", sa.String(60), nullable=False),
+    sa.Column("business_key", sa.String(120), nullable=False),
+    sa.Column("category", sa.String(40), nullable=False),
+    sa.Column("team", sa.String(40), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("payload", Json, nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("last_error", Json, nullable=True),
+    sa.Column("systems", Json, nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("created_at", Stamp, nullable=False),
+    sa.Column("updated_at", Stamp, nullable=False),
+    sa.Column("closed_by", sa.String(120), nullable=True),
+    sa.Index(None, "status", "team"),
+    sa.Index(None, "run_id"),
+)
+"""Work that failed finally, routed to the team that must act, with its actions' history."""
+
+holds = sa.Table(
+    "holds",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String(120), nullable=False),
+    sa.Column("flows", Json, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("exception_id", BigId, nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("created_at", Stamp, nullable=False),
+    sa.Column("released_at", Stamp, nullable=True),
+    sa.Column("released_by", sa.String(120), nullable=True),
+    sa.Index(None, "key", "status"),
+)
+"""A business key whose dependent flows are blocked until a failure is resolved."""
+
+applied = sa.Table(
+    "applied",
+    metadata,
+    sa.Column("ordering_key", sa.String(120), primary_key=True),
+    sa.Column("event_time", Stamp, nullable=False),
+    sa.Column("journal_id", BigId, nullable=False),
+)
+"""The newest event applied per ordering key; older ones arriving later are stale."""
+
+fingerprints = sa.Table(
+    "fingerprints",
+    metadata,
+    sa.Column("system", sa.String(60), primary_key=True),
+    sa.Column("kind", sa.String(40), primary_key=True),
+    sa.Column("native_id", sa.String(120), primary_key=True),
+    sa.Column("fingerprint", sa.String(64), primary_key=True),
+    sa.Column("created_at", Stamp, nullable=False),
+)
+"""What the hub wrote: an inbound change with a known fingerprint is our own echo."""
+
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("msg_id", sa.String(64), nullable=False, unique=True),
+    sa.Column("subject", sa.String(200), nullable=False),
+    sa.Column("type", sa.String(120), nullable=False),
+    sa.Column("payload", Json, nullable=False),
+    sa.Column("created_at", Stamp, nullable=False),
+    sa.Column("published_at", Stamp, nullable=True),
+    sa.Index(None, "published_at", "id"),
+)
+"""Canonical events to publish, written in the same transaction as the change they announce."""
+
+counters = sa.Table(
+    "counters",
+    metadata,
+    sa.Column("name", sa.String(80), primary_key=True),
+    sa.Column("value", sa.BigInteger, nullable=False),
+)
+"""Business counters (echoes dropped, stale events, ...)."""

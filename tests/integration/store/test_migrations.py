@@ -7,6 +7,8 @@ from alembic.migration import MigrationContext
 from interlock.store import Store, metadata
 from interlock.store.migrate import current, upgrade
 
+HEAD = "0002"
+
 
 def test_upgrading_from_empty_gives_the_declared_schema(db_url: str) -> None:
     store = Store(db_url)
@@ -28,9 +30,9 @@ def test_upgrading_from_empty_gives_the_declared_schema(db_url: str) -> None:
             "cursors",
             "audit_log",
         } <= tables
-        assert current(store.engine) == "0001"
+        assert current(store.engine) == HEAD
         upgrade(store.engine)  # a second upgrade is a no-op
-        assert current(store.engine) == "0001"
+        assert current(store.engine) == HEAD
     finally:
         store.close()
 

@@ -1,0 +1,144 @@
+"""Approved time from the PSA (or a legacy CSV drop) → the ERP, for billing.
+
+Steps:
+
+1. ``validate``: map the approved entry; the project must be set up in the ERP (if it is
+   still being mobilised the step waits and retries) and the consultant must be known there.
+2. ``post``: upsert the entry in the ERP keyed by its canonical id. After an unknown outcome
+   (a timeout) the entry is looked up in the ERP before it is sent again.
+
+Time for a project whose set-up failed is parked by the hold that failure placed, in order,
+and posts by itself when the hold is released.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import sqlalchemy as sa
+
+from interlock.connectors.base import Connector
+from interlock.engine.flow import Decision, Flow, Step, StepContext
+from interlock.engine.ingest import native_change
+from interlock.engine.retry import RetryPolicy
+from interlock.events import CloudEvent, event_type
+from interlock.exceptions import (
+    BusinessRuleViolation,
+    ContractViolation,
+    DependencyNotReady,
+    FieldProblem,
+    Team,
+)
+from interlock.model import ApprovalState, TimeEntry
+from interlock.store import xref
+
+
+def _entry(event: CloudEvent, systems: Mapping[str, Connector]) -> TimeEntry:
+    source = systems[str(event.data["system"])]
+    entry = source.to_canonical(native_change(event))
+    assert isinstance(entry, TimeEntry)
+    return entry
+
+
+class PostTime(Flow):
+    """Post approved time to the ERP."""
+
+    name: ClassVar[str] = "post_time"
+    triggers: ClassVar[frozenset[str]] = frozenset({event_type("time_entry", "approved")})
+    required_roles: ClassVar[tuple[str, ...]] = ("erp",)
+    sources: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("psa", "time_entry"),
+        ("legacy", "time_entry"),
+    )
+    retry_policies: ClassVar[Mapping[str, RetryPolicy]] = {
+        # A project may still be mobilising: wait for it, patiently but not forever.
+        "validate": RetryPolicy(max_attempts=8, base_seconds=2.0, max_seconds=120.0),
+    }
+
+    def decide(
+        self,
+        event: CloudEvent,
+        conn: sa.Connection,
+        systems: Mapping[str, Connector],
+        roles: Mapping[str, str],
+    ) -> Decision:
+        """One run per time entry."""
+        if event.subject is None:
+            return Decision.ignore("event has no subject")
+        return Decision.run(event.subject)
+
+    def hold_keys(self, event: CloudEvent, key: str, systems: Mapping[str, Connector]) -> list[str]:
+        """A hold on the entry's project blocks it, as does one on the entry itself."""
+        try:
+            return [key, _entry(event, systems).project_id]
+        except ContractViolation:
+            return [key]
+
+    def check_payload(
+        self, payload: dict[str, Any], event: CloudEvent, systems: Mapping[str, Connector]
+    ) -> None:
+        """An edited entry must still map to a valid time entry."""
+        edited = event.model_copy(update={"data": {**event.data, "payload": payload}})
+        _entry(edited, systems)
+
+    def steps(self) -> list[tuple[str, Step]]:
+        """The ordered steps."""
+        return [("validate", self.validate), ("post", self.post)]
+
+    def lookups(self) -> Mapping[str, Step]:
+        """After a timeout while posting, look the entry up before posting it again."""
+        return {"post": self.find_posted}
+
+    def validate(self, ctx: StepContext) -> dict[str, Any]:
+        """Map and check the entry; resolve the ERP's ids of its project and consultant."""
+        entry = _entry(ctx.event, ctx.systems)
+        if entry.state is not ApprovalState.APPROVED:
+            raise ContractViolation(
+                f"time entry {entry.id}",
+                [FieldProblem("state", f"must be approved, is {entry.state.value}")],
+                team=Team.PMO,
+            )
+        erp = ctx.system_name("erp")
+        with ctx.store.transaction("resolving time entry references") as conn:
+            project = xref.native_id(conn, "project", entry.project_id, erp)
+            employee = xref.native_id(conn, "consultant", entry.consultant_id, erp)
+            task = xref.native_id(conn, "task", entry.task_id, erp) if entry.task_id else None
+        if project is None:
+            raise DependencyNotReady(
+                f"project {entry.project_id} is not set up in {erp} (yet)", team=Team.PMO
+            )
+        if employee is None:
+            employee = ctx.system("erp").find("consultant", entry.consultant_id)
+        if employee is None:
+            raise BusinessRuleViolation(
+                f"consultant {entry.consultant_id} is not known in {erp}", team=Team.RESOURCING
+            )
+        refs = {"project": project, "employee": employee}
+        if task is not None:
+            refs["task"] = task
+        return {"entry": entry.model_dump(mode="json"), "refs": refs}
+
+    def post(self, ctx: StepContext) -> dict[str, Any]:
+        """Upsert the entry in the ERP."""
+        entry = TimeEntry.model_validate(ctx.outputs["validate"]["entry"])
+        refs = dict(ctx.outputs["validate"]["refs"])
+        result = ctx.system("erp").upsert("time_entry", entry, refs)
+        return self._posted(ctx, entry, result.native_id, result.created)
+
+    def find_posted(self, ctx: StepContext) -> dict[str, Any]:
+        """The entry's output if the ERP already has it, else {} (post it)."""
+        entry = TimeEntry.model_validate(ctx.outputs["validate"]["entry"])
+        native = ctx.system("erp").find("time_entry", entry.id)
+        return {} if native is None else self._posted(ctx, entry, native, False)
+
+    def _posted(
+        self, ctx: StepContext, entry: TimeEntry, native: str, created: bool
+    ) -> dict[str, Any]:
+        ctx.remember_write("erp", "time_entry", entry, native)
+        with ctx.store.transaction("linking the posted entry") as conn:
+            xref.link(conn, "time_entry", entry.id, ctx.system_name("erp"), native)
+        posted = ctx.caused(
+            event_type("time_entry", "posted"), entry.model_dump(mode="json"), entry.id
+        )
+        return {"native_id": native, "created": created, "emit": [posted]}

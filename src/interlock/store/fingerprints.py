@@ -1,0 +1,34 @@
+"""Fingerprints of the hub's own writes, so their echoes are recognised and dropped."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from interlock.store.journal import now
+from interlock.store.schema import fingerprints
+
+
+def remember(conn: sa.Connection, system: str, kind: str, native_id: str, fingerprint: str) -> None:
+    """Record that the hub wrote a record of this content."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    conn.execute(
+        dialect.insert(fingerprints)
+        .values(
+            system=system, kind=kind, native_id=native_id, fingerprint=fingerprint, created_at=now()
+        )
+        .on_conflict_do_nothing()
+    )
+
+
+def is_known(conn: sa.Connection, system: str, kind: str, native_id: str, fingerprint: str) -> bool:
+    """True when the hub wrote exactly this content to this record."""
+    found = conn.execute(
+        sa.select(fingerprints.c.fingerprint).where(
+            fingerprints.c.system == system,
+            fingerprints.c.kind == kind,
+            fingerprints.c.native_id == native_id,
+            fingerprints.c.fingerprint == fingerprint,
+        )
+    ).first()
+    return found is not None
