@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from interlock.cli.tryton import tryton_app
 from interlock.exceptions import ConfigError, InterlockError
 from interlock.settings import DEFAULT_DATABASE_URL, Settings, load_settings
 
@@ -27,6 +28,7 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 contracts_app = typer.Typer(help="Canonical data contracts.", no_args_is_help=True)
 docs_app = typer.Typer(help="Generated documentation.", no_args_is_help=True)
 app.add_typer(docs_app, name="docs")
+app.add_typer(tryton_app, name="tryton")
 app.add_typer(db_app, name="db")
 app.add_typer(contracts_app, name="contracts")
 

@@ -53,6 +53,13 @@ CONNECTOR_TYPES: dict[str, ConnectorType] = {
             "NetSuite SuiteTalk REST (ERP): customers, projects (jobs).",
         ),
         ConnectorType(
+            "tryton",
+            "interlock.connectors.tryton:TrytonConnector",
+            "interlock.connectors.tryton:TrytonConfig",
+            "Tryton 8.2 JSON-RPC (ERP and PSA): customers, consultants, projects, allocations, "
+            "time, invoices.",
+        ),
+        ConnectorType(
             "kantata",
             "interlock.connectors.kantata:KantataConnector",
             "interlock.connectors.kantata:KantataConfig",
