@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from starlette.applications import Starlette
@@ -12,10 +12,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from interlock.api.operations import operation_routes
 from interlock.exceptions import StoreError
 from interlock.status import run_detail, summary
 from interlock.store import Store, runs
 from interlock.store.migrate import current
+
+if TYPE_CHECKING:
+    from interlock.runtime import Hub
 
 
 def _default(value: Any) -> Any:
@@ -45,8 +49,8 @@ def problem(status: int, title: str, detail: str) -> JSON:
     )
 
 
-def create_api(store: Store) -> Starlette:
-    """The API app over ``store``."""
+def create_api(store: Store, hub: Hub | None = None) -> Starlette:
+    """The API app over ``store``; with ``hub`` (a topology) edit and replay are available."""
 
     async def healthz(_: Request) -> Response:
         return JSON({"status": "ok"})
@@ -87,6 +91,7 @@ def create_api(store: Store) -> Starlette:
 
     return Starlette(
         routes=[
+            *operation_routes(store, hub, JSON, problem),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/api/v1/status", status),

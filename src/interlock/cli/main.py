@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from interlock.cli.operations import exceptions_app, holds_app, replay_command, runs_app
 from interlock.cli.tryton import tryton_app
 from interlock.exceptions import ConfigError, InterlockError
 from interlock.settings import DEFAULT_DATABASE_URL, Settings, load_settings
@@ -29,6 +30,10 @@ contracts_app = typer.Typer(help="Canonical data contracts.", no_args_is_help=Tr
 docs_app = typer.Typer(help="Generated documentation.", no_args_is_help=True)
 app.add_typer(docs_app, name="docs")
 app.add_typer(tryton_app, name="tryton")
+app.add_typer(exceptions_app, name="exceptions")
+app.add_typer(holds_app, name="holds")
+app.add_typer(runs_app, name="runs")
+app.command("replay")(replay_command)
 app.add_typer(db_app, name="db")
 app.add_typer(contracts_app, name="contracts")
 
@@ -170,7 +175,7 @@ def serve(
         target=hub.engine.run_forever, args=(stop, settings.worker_poll_seconds), daemon=True
     )
     server = ThreadedServer(
-        create_api(hub.store), host=host, port=port, log_level=log_level.lower()
+        create_api(hub.store, hub), host=host, port=port, log_level=log_level.lower()
     )
     try:
         server.start()
