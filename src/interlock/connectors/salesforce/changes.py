@@ -7,7 +7,8 @@ up to the cursor are skipped client-side, because orgs compare datetime filters 
 seconds (``> 12:00:00.500Z`` would also skip an unseen record stamped 12:00:00.700).
 
 Deletions are read too (``queryAll``), as changes with ``deleted=True``, while the record is
-in the recycle bin (15 days).
+in the recycle bin (15 days). Change Data Capture (``cdc.py``) builds the same payloads with
+``opportunity_bundles``.
 
 Not covered: a transaction that commits *after* a later-stamped one was read (long Apex
 transactions) can be missed; run the poller a few seconds behind, or use Change Data Capture,
@@ -149,6 +150,7 @@ def related(
     key: str,
     values: Iterable[str],
     order: str = "Id ASC",
+    include_deleted: bool = False,
 ) -> Iterator[Record]:
     """Records whose ``key`` is one of ``values``, in batched ``IN`` queries."""
     unique = sorted(set(values))
@@ -158,14 +160,11 @@ def related(
             f"SELECT {', '.join(fields)} FROM {sobject} "  # noqa: S608 - values quoted
             f"WHERE {key} IN ({listed}) ORDER BY {order}"
         )
-        yield from query(soql, False)
+        yield from query(soql, include_deleted)
 
 
-def opportunity_changes(query: Query, system: str, cursor: str | None, limit: int) -> ChangePage:
-    """Changed opportunities, each with its Account and SOW lines in the payload."""
-    records, new_cursor, more = changed_since(
-        query, system, "Opportunity", OPPORTUNITY_FIELDS, cursor, limit
-    )
+def opportunity_bundles(query: Query, records: Sequence[Record]) -> dict[str, dict[str, Any]]:
+    """Opportunity id → payload: the Opportunity with its Account and SOW lines."""
     accounts = {
         a["Id"]: a
         for a in related(
@@ -186,19 +185,23 @@ def opportunity_changes(query: Query, system: str, cursor: str | None, limit: in
         order="CreatedDate ASC, Id ASC",
     ):
         lines.setdefault(str(line.get("Opportunity__c")), []).append(line)
-    changes = [
-        _change(
-            "opportunity",
-            system,
-            record,
-            {
-                "Opportunity": record,
-                "Account": accounts.get(str(record.get("AccountId"))),
-                "SOW_Lines": lines.get(record["Id"], []),
-            },
-        )
-        for record in records
-    ]
+    return {
+        str(r["Id"]): {
+            "Opportunity": r,
+            "Account": accounts.get(str(r.get("AccountId"))),
+            "SOW_Lines": lines.get(str(r["Id"]), []),
+        }
+        for r in records
+    }
+
+
+def opportunity_changes(query: Query, system: str, cursor: str | None, limit: int) -> ChangePage:
+    """Changed opportunities, each with its Account and SOW lines in the payload."""
+    records, new_cursor, more = changed_since(
+        query, system, "Opportunity", OPPORTUNITY_FIELDS, cursor, limit
+    )
+    bundles = opportunity_bundles(query, records)
+    changes = [_change("opportunity", system, r, bundles[str(r["Id"])]) for r in records]
     return ChangePage(changes=changes, cursor=new_cursor, more=more)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 from urllib.parse import quote
 
@@ -11,10 +11,13 @@ import orjson
 from pydantic import BaseModel
 
 from interlock.connectors.base import ChangePage, Connector, NativeChange, UpsertResult
-from interlock.connectors.http import VendorHttp, expect
+from interlock.connectors.http import expect
 from interlock.connectors.salesforce import changes, mapping
-from interlock.connectors.salesforce.auth import ClientCredentials
+from interlock.connectors.salesforce.auth import OAuthSession
+from interlock.connectors.salesforce.batches import upsert_collection
+from interlock.connectors.salesforce.cdc import changes_from_events, client_of, read_events
 from interlock.connectors.salesforce.config import SalesforceConfig
+from interlock.connectors.salesforce.limits import ApiLimits, SalesforceHttp
 from interlock.exceptions import RecordRejected, Team
 from interlock.model import Customer, validate_contract
 
@@ -36,8 +39,11 @@ class SalesforceConnector(Connector):
     """Salesforce CRM over the REST API.
 
     Reads ``opportunity`` changes (with the Account and ``SOW_Line__c`` records) and
-    ``customer`` (Account) changes by polling SOQL on ``SystemModstamp``; writes customers as
-    Accounts, upserted on the external-id field ``Hub_Id__c``.
+    ``customer`` (Account) changes by polling SOQL on ``SystemModstamp`` or from pushed Change
+    Data Capture events (``parse_cdc``); writes customers as Accounts, upserted on the
+    external-id field ``Hub_Id__c``, one by one or 200 per call (``upsert_many``). Every call
+    says ``Sforce-Call-Options: client=<client_name>``, so the org's change events show which
+    changes the hub made (``is_own_change``). ``limits`` is the org's daily request budget.
 
     Args:
         system: Name of this system in the topology.
@@ -46,20 +52,30 @@ class SalesforceConnector(Connector):
 
     type: ClassVar[str] = "salesforce"
     kinds: ClassVar[frozenset[str]] = frozenset({"opportunity", "customer"})
+    _auth: OAuthSession
 
     def __init__(self, system: str, config: SalesforceConfig) -> None:
         super().__init__(system)
         self.config = config
-        self._http = VendorHttp(
+        self._http = SalesforceHttp(
             system,
             config.base_url,
+            pause_seconds=config.limit_pause_seconds,
             read_error=read_error,
             timeout=config.timeout_seconds,
             auth_headers=lambda: self._auth.headers(),
             on_unauthorized=lambda: self._auth.refresh(),
-            headers={"Accept": "application/json"},
+            headers={
+                "Accept": "application/json",
+                "Sforce-Call-Options": f"client={config.client_name}",
+            },
         )
-        self._auth = ClientCredentials(self._http, config)
+        self._auth = OAuthSession(self._http, config)
+
+    @property
+    def limits(self) -> ApiLimits | None:
+        """Daily API requests used and allowed, from the last ``Sforce-Limit-Info`` seen."""
+        return self._http.limits
 
     def authenticate(self) -> None:
         """Get a session now. Raises AuthenticationFailed when the org refuses the client."""
@@ -110,13 +126,7 @@ class SalesforceConnector(Connector):
         """Upsert a customer as an Account keyed by ``Hub_Id__c`` = the canonical id."""
         if kind != "customer":
             return super().upsert(kind, record, refs)
-        customer = (
-            record
-            if isinstance(record, Customer)
-            else validate_contract(
-                Customer, record.model_dump(), subject=f"customer for {self.system}"
-            )
-        )
+        customer = self._customer(record)
         url = self._url(f"/sobjects/Account/Hub_Id__c/{quote(customer.id, safe='')}")
         response = self._http.request("PATCH", url, json=mapping.account_from_customer(customer))
         if response.status_code == 300:
@@ -132,6 +142,50 @@ class SalesforceConnector(Connector):
             "upsert result without id",
         )
         return UpsertResult(native_id=body["id"], created=response.status_code == 201)
+
+    def upsert_many(
+        self, kind: str, items: Sequence[tuple[BaseModel, Mapping[str, str]]]
+    ) -> list[UpsertResult]:
+        """Upsert customers 200 per call (sObject Collections), keyed like ``upsert``.
+
+        Raises:
+            RecordRejected: Some records were refused (the others are written); it names each.
+        """
+        if kind != "customer":
+            return super().upsert_many(kind, items)
+        customers = [self._customer(record) for record, _ in items]
+        return upsert_collection(
+            self._http,
+            self._url("/composite/sobjects/Account/Hub_Id__c"),
+            "Account",
+            "Hub_Id__c",
+            [(c.id, mapping.account_from_customer(c)) for c in customers],
+        )
+
+    def parse_cdc(self, body: bytes | str | Mapping[str, Any]) -> list[NativeChange]:
+        """The changes a pushed batch of change events reports, records read back in full.
+
+        See ``interlock.connectors.salesforce.cdc``. Raises MalformedResponse for a body that
+        is not a push, and ConnectorError when reading the records fails.
+        """
+        return changes_from_events(self.query, self.system, read_events(body, self.system))
+
+    def is_own_change(self, change: NativeChange) -> bool:
+        """Whether the hub made this change: every event behind it names ``client_name``.
+
+        Only changes from ``parse_cdc`` can tell; polled changes return False.
+        """
+        events = change.payload.get("ChangeEvents")
+        if not isinstance(events, list) or not events:
+            return False
+        origins = [
+            str(e.get("payload", {}).get("ChangeEventHeader", {}).get("changeOrigin", ""))
+            for e in events
+            if isinstance(e, dict)
+        ]
+        return len(origins) == len(events) and all(
+            client_of(o) == self.config.client_name for o in origins
+        )
 
     def find(self, kind: str, canonical_id: str) -> str | None:
         """The Account id whose ``Hub_Id__c`` is ``canonical_id``, or None."""
@@ -179,6 +233,13 @@ class SalesforceConnector(Connector):
     def close(self) -> None:
         """Close the HTTP connections."""
         self._http.close()
+
+    def _customer(self, record: BaseModel) -> Customer:
+        if isinstance(record, Customer):
+            return record
+        return validate_contract(
+            Customer, record.model_dump(), subject=f"customer for {self.system}"
+        )
 
     def _url(self, path: str) -> str:
         instance = self._auth.session().instance_url

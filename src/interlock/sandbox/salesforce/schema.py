@@ -133,6 +133,16 @@ def sobject(name: str) -> SObject | None:
     return SOBJECTS.get(name.lower())
 
 
+def children(obj: SObject) -> list[tuple[str, str]]:
+    """(child type, reference field) of the master-detail children of ``obj``."""
+    return [
+        (child.name, f.name)
+        for child in SOBJECTS.values()
+        for f in child.fields
+        if f.references == obj.name and f.cascade
+    ]
+
+
 # Stage → (IsClosed, IsWon, DefaultProbability), as in the standard OpportunityStage set.
 STAGES: dict[str, tuple[bool, bool, float]] = {
     "Prospecting": (False, False, 10.0),

@@ -1,29 +1,36 @@
-"""The emulated org: records, clock, OAuth clients and tokens, API budget, query cursors.
+"""The emulated org: records, clock, transactions, change events, API budget, query cursors.
 
 All writes, whether from the HTTP API or in process (tests, the demo), go through the same
-methods, so ``SystemModstamp`` and derived fields behave identically. Every write stamps
-``SystemModstamp`` strictly later than the previous write in the org (1 ms later when the
-clock has not moved), so stamps order all writes.
+methods, so ``SystemModstamp``, derived fields and change events behave identically. Every
+write stamps ``SystemModstamp`` strictly later than the previous write in the org (1 ms later
+when the clock has not moved), so stamps order all writes. Writes made in process count as
+changes made in the UI by the org's default user: their events have an empty ``changeOrigin``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-import secrets
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from interlock.sandbox.salesforce import ids
+from interlock.sandbox.salesforce.access import Access
+from interlock.sandbox.salesforce.budget import DailyBudget
+from interlock.sandbox.salesforce.cdc import ChangeLog
+from interlock.sandbox.salesforce.delivery import Subscriptions
 from interlock.sandbox.salesforce.errors import NOT_FOUND, AmbiguousExternalId, ApiError
 from interlock.sandbox.salesforce.query import bind
 from interlock.sandbox.salesforce.results import QueryCursors, attributes
-from interlock.sandbox.salesforce.schema import OPPORTUNITY, SOBJECTS, STAGES, SObject, sobject
+from interlock.sandbox.salesforce.schema import OPPORTUNITY, SOBJECTS, STAGES, SObject, children
 from interlock.sandbox.salesforce.soql import SoqlError, parse
+from interlock.sandbox.salesforce.transactions import Transaction, pending_change
 from interlock.sandbox.salesforce.writes import (
     check_references,
     checked_body,
-    missing_required,
+    require_fields,
+    sobject_type,
 )
 
 Record = dict[str, Any]
@@ -39,8 +46,13 @@ class SalesforceState:
     Args:
         clients: Connected apps allowed the client-credentials flow, client id → secret.
         page_size: Records per query batch (Salesforce: up to 2000).
-        api_limit: Daily API request budget; once used up, requests get 403.
+        api_limit: API requests allowed per rolling 24 hours; past it, requests get 403.
         clock: Source of the current time (tests pin it).
+
+    Attributes:
+        access: Connected apps and sessions (``access.register_jwt_app(...)``).
+        changes: Change Data Capture events (``changes.events(channel, replay_from)``).
+        subscriptions: Endpoints the events are pushed to (``subscriptions.subscribe(...)``).
     """
 
     def __init__(
@@ -51,12 +63,7 @@ class SalesforceState:
         api_limit: int = 100_000,
         clock: Callable[[], dt.datetime] | None = None,
     ) -> None:
-        self.clients = dict(
-            clients if clients is not None else {DEMO_CLIENT_ID: DEMO_CLIENT_SECRET}
-        )
         self.page_size = page_size
-        self.api_limit = api_limit
-        self.api_usage = 0
         self.org_id = ids.make_id("00D", _POD, 1)
         self.user_id = ids.make_id("005", _POD, 1)
         self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
@@ -64,14 +71,22 @@ class SalesforceState:
         self._records: dict[str, dict[str, Record]] = {o.name: {} for o in SOBJECTS.values()}
         self._serial = 0
         self._last_stamp = dt.datetime.min.replace(tzinfo=dt.UTC)
-        self._tokens: dict[str, str] = {}
         self._cursors = QueryCursors()
+        self._tx: Transaction | None = None
+        self.access = Access(
+            self.org_id,
+            self.user_id,
+            clients if clients is not None else {DEMO_CLIENT_ID: DEMO_CLIENT_SECRET},
+        )
+        self.budget = DailyBudget(api_limit, self._clock)
+        self.changes = ChangeLog(self._clock)
+        self.subscriptions = Subscriptions(self.changes)
 
     # -- records -------------------------------------------------------------------------
 
     def records(self, sobject_name: str, *, include_deleted: bool = False) -> list[Record]:
         """Copies of the records of a type, oldest first; deleted ones only if asked."""
-        obj = self._type(sobject_name)
+        obj = sobject_type(sobject_name)
         with self._lock:
             return [
                 dict(r)
@@ -81,51 +96,81 @@ class SalesforceState:
 
     def get(self, sobject_name: str, record_id: str) -> Record | None:
         """A copy of one record (also when deleted: see ``IsDeleted``), or None."""
-        obj = self._type(sobject_name)
+        obj = sobject_type(sobject_name)
         with self._lock:
             record = self._records[obj.name].get(ids.normalize_id(record_id) or "")
             return dict(record) if record is not None else None
 
+    def now(self) -> dt.datetime:
+        """The org's current time."""
+        return self._clock()
+
+    def type_of(self, record_id: str) -> str | None:
+        """The sObject type an id's key prefix names, or None."""
+        return next((o.name for o in SOBJECTS.values() if record_id[:3] == o.key_prefix), None)
+
+    @contextlib.contextmanager
+    def transaction(self, origin: str = "", user_id: str | None = None) -> Iterator[None]:
+        """Run writes atomically; nested calls are savepoints (their origin is ignored).
+
+        On an exception the writes since entry are undone and no events are published.
+        """
+        with self._lock:
+            outer = self._tx is None
+            tx = self._tx = self._tx or Transaction(origin, user_id or self.user_id)
+            mark = tx.mark()
+            try:
+                yield
+            except BaseException:
+                tx.rollback(mark, self._records)
+                raise
+            finally:
+                if outer:
+                    self._tx = None
+            if outer:
+                self.changes.publish(tx.changes, origin=tx.origin, user_id=tx.user_id, key=tx.key)
+
     def create(self, sobject_name: str, fields: Mapping[str, Any]) -> str:
         """Insert a record as ``POST /sobjects/{T}/`` does; returns its id."""
-        obj = self._type(sobject_name)
+        obj = sobject_type(sobject_name)
         values = checked_body(obj, fields)
-        with self._lock:
+        with self.transaction():
             check_references(obj, values, self._records)
             record: Record = dict.fromkeys(f.name for f in obj.fields)
             record.update(values)
-            self._require(obj, record)
+            require_fields(obj, record)
             self._serial += 1
             stamp = self._tick()
             record.update(
                 Id=ids.make_id(obj.key_prefix, _POD, self._serial),
                 IsDeleted=False,
                 CreatedDate=stamp,
-                CreatedById=self.user_id,
+                CreatedById=self._actor(),
             )
             self._stamp(obj, record, values, None, stamp)
             self._records[obj.name][record["Id"]] = record
+            self._written(obj, "CREATE", record, None)
             return str(record["Id"])
 
     def update(self, sobject_name: str, record_id: str, fields: Mapping[str, Any]) -> None:
         """Change a record as ``PATCH /sobjects/{T}/{id}`` does (stamps it even if unchanged)."""
-        obj = self._type(sobject_name)
+        obj = sobject_type(sobject_name)
         values = checked_body(obj, fields)
-        with self._lock:
+        with self.transaction():
             record = self._live(obj, record_id)
             check_references(obj, values, self._records)
             before = dict(record)
-            merged = {**record, **values}
-            self._require(obj, merged)
+            require_fields(obj, {**record, **values})
             record.update(values)
             self._stamp(obj, record, values, before, self._tick())
+            self._written(obj, "UPDATE", record, before)
 
     def upsert(
         self, sobject_name: str, field_name: str, value: str, fields: Mapping[str, Any]
     ) -> tuple[str, bool]:
         """Upsert by external id; returns (id, created). Raises AmbiguousExternalId on 300."""
-        obj = self._type(sobject_name)
-        with self._lock:
+        obj = sobject_type(sobject_name)
+        with self.transaction():
             matches = self.matching(obj.name, field_name, value)
             if len(matches) > 1:
                 raise AmbiguousExternalId(obj.name, matches)
@@ -138,7 +183,7 @@ class SalesforceState:
 
     def matching(self, sobject_name: str, field_name: str, value: str) -> list[str]:
         """Ids of live records whose external-id field equals ``value`` (ignoring case)."""
-        obj = self._type(sobject_name)
+        obj = sobject_type(sobject_name)
         field = obj.field(field_name)
         if field is None or not field.external_id:
             raise ApiError(404, "NOT_FOUND", NOT_FOUND)
@@ -153,57 +198,67 @@ class SalesforceState:
 
     def delete(self, sobject_name: str, record_id: str) -> None:
         """Delete a record (and its master-detail children), keeping tombstones for queryAll."""
-        obj = self._type(sobject_name)
-        with self._lock:
+        obj = sobject_type(sobject_name)
+        with self.transaction():
             record = self._live(obj, record_id)
+            before = dict(record)
             stamp = self._tick()
             record.update(IsDeleted=True, LastModifiedDate=stamp, SystemModstamp=stamp)
-            for child_type in SOBJECTS.values():
-                for field in child_type.fields:
-                    if field.references == obj.name and field.cascade:
-                        for child in list(self._records[child_type.name].values()):
-                            if child[field.name] == record["Id"] and not child["IsDeleted"]:
-                                self.delete(child_type.name, child["Id"])
+            self._written(obj, "DELETE", record, before)
+            for child_type, field_name in children(obj):
+                for child in list(self._records[child_type].values()):
+                    if child[field_name] == record["Id"] and not child["IsDeleted"]:
+                        self.delete(child_type, child["Id"])
+
+    def undelete(self, sobject_name: str, record_id: str) -> None:
+        """Restore a deleted record from the recycle bin (its children stay deleted)."""
+        obj = sobject_type(sobject_name)
+        with self.transaction():
+            record = self._records[obj.name].get(ids.normalize_id(record_id) or "")
+            if record is None or not record["IsDeleted"]:
+                raise ApiError(404, "NOT_FOUND", NOT_FOUND)
+            before = dict(record)
+            stamp = self._tick()
+            record.update(IsDeleted=False, LastModifiedDate=stamp, SystemModstamp=stamp)
+            self._written(obj, "UNDELETE", record, before)
 
     def win(self, opportunity_id: str) -> None:
         """Move an opportunity to Closed Won, as a sales rep would."""
         self.update("Opportunity", opportunity_id, {"StageName": "Closed Won"})
 
-    # -- auth and limits -----------------------------------------------------------------
+    # -- auth and limits (the rest is on ``access`` and ``budget``) ---------------------
 
-    def client_allowed(self, client_id: str, client_secret: str) -> bool:
-        """Whether a connected app with these credentials exists."""
-        expected = self.clients.get(client_id)
-        return expected is not None and secrets.compare_digest(expected, client_secret)
+    def register_jwt_app(
+        self, consumer_key: str, public_pem: str | bytes, users: Iterable[str]
+    ) -> dict[str, str]:
+        """Allow the JWT bearer flow for a connected app whose certificate is ``public_pem``.
 
-    def issue_token(self, client_id: str) -> str:
-        """A new session token for a known client."""
-        token = f"{self.org_id[:15]}!AQ{secrets.token_urlsafe(48)}"
-        with self._lock:
-            self._tokens[token] = client_id
-        return token
-
-    def token_valid(self, token: str) -> bool:
-        """Whether ``token`` is a live session."""
-        with self._lock:
-            return token in self._tokens
+        Returns:
+            Username → user id of the pre-authorised ``users``.
+        """
+        return self.access.register_jwt_app(consumer_key, public_pem, users)
 
     def expire_tokens(self) -> None:
         """End every session (as a session timeout or an admin revoking would)."""
-        with self._lock:
-            self._tokens.clear()
+        self.access.expire_tokens()
 
-    def spend_request(self) -> bool:
-        """Count one API request; False (and not counted) when the daily budget is used up."""
-        with self._lock:
-            if self.api_usage >= self.api_limit:
-                return False
-            self.api_usage += 1
-            return True
+    @property
+    def api_limit(self) -> int:
+        """API requests allowed per rolling 24 hours."""
+        return self.budget.limit
 
-    def limit_info(self) -> str:
-        """The ``Sforce-Limit-Info`` header value."""
-        return f"api-usage={self.api_usage}/{self.api_limit}"
+    @api_limit.setter
+    def api_limit(self, value: int) -> None:
+        self.budget.limit = value
+
+    @property
+    def api_usage(self) -> int:
+        """API requests counted in the last 24 hours."""
+        return self.budget.used
+
+    def close(self) -> None:
+        """Stop pushing change events (ends the subscribers' threads)."""
+        self.subscriptions.close()
 
     # -- queries -------------------------------------------------------------------------
 
@@ -236,12 +291,6 @@ class SalesforceState:
 
     # -- internals -----------------------------------------------------------------------
 
-    def _type(self, name: str) -> SObject:
-        obj = sobject(name)
-        if obj is None:
-            raise ApiError(404, "NOT_FOUND", NOT_FOUND)
-        return obj
-
     def _live(self, obj: SObject, record_id: str) -> Record:
         record = self._records[obj.name].get(ids.normalize_id(record_id) or "")
         if record is None:
@@ -250,15 +299,13 @@ class SalesforceState:
             raise ApiError(404, "ENTITY_IS_DELETED", "entity is deleted")
         return record
 
-    def _require(self, obj: SObject, record: Mapping[str, Any]) -> None:
-        missing = missing_required(obj, record)
-        if missing:
-            raise ApiError(
-                400,
-                "REQUIRED_FIELD_MISSING",
-                f"Required fields are missing: [{', '.join(missing)}]",
-                missing,
-            )
+    def _actor(self) -> str:
+        return self._tx.user_id if self._tx is not None else self.user_id
+
+    def _written(self, obj: SObject, change: str, record: Record, before: Record | None) -> None:
+        assert self._tx is not None  # every write runs in a transaction
+        self._tx.remember(obj.name, record["Id"], before)
+        self._tx.changes.append(pending_change(obj, change, record, before))
 
     def _tick(self) -> str:
         now = self._clock().astimezone(dt.UTC)
@@ -269,14 +316,9 @@ class SalesforceState:
         return ids.format_datetime(now)
 
     def _stamp(
-        self,
-        obj: SObject,
-        record: Record,
-        values: Mapping[str, Any],
-        before: Mapping[str, Any] | None,
-        stamp: str,
+        self, obj: SObject, record: Record, values: Mapping[str, Any], before: Any, stamp: str
     ) -> None:
-        record.update(LastModifiedDate=stamp, LastModifiedById=self.user_id, SystemModstamp=stamp)
+        record.update(LastModifiedDate=stamp, LastModifiedById=self._actor(), SystemModstamp=stamp)
         stage = record.get("StageName")
         if obj is OPPORTUNITY and (before is None or before["StageName"] != stage):
             closed, won, probability = STAGES.get(str(stage), (False, False, None))

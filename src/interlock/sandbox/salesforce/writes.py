@@ -7,8 +7,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from interlock.sandbox.salesforce import ids
-from interlock.sandbox.salesforce.errors import ApiError
-from interlock.sandbox.salesforce.schema import ID_TYPES, NUMBER_TYPES, TEXT_TYPES, Field, SObject
+from interlock.sandbox.salesforce.errors import NOT_FOUND, ApiError
+from interlock.sandbox.salesforce.schema import (
+    ID_TYPES,
+    NUMBER_TYPES,
+    TEXT_TYPES,
+    Field,
+    SObject,
+    sobject,
+)
 
 
 def checked_body(obj: SObject, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -119,6 +126,26 @@ def check_references(
         if target is None or target["IsDeleted"]:
             raise ApiError(400, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [name])
         values[name] = normal
+
+
+def sobject_type(name: str) -> SObject:
+    """The sObject type called ``name``. Raises ApiError(404 NOT_FOUND)."""
+    obj = sobject(name)
+    if obj is None:
+        raise ApiError(404, "NOT_FOUND", NOT_FOUND)
+    return obj
+
+
+def require_fields(obj: SObject, record: Mapping[str, Any]) -> None:
+    """Raise ApiError(REQUIRED_FIELD_MISSING) naming the required fields ``record`` lacks."""
+    missing = missing_required(obj, record)
+    if missing:
+        raise ApiError(
+            400,
+            "REQUIRED_FIELD_MISSING",
+            f"Required fields are missing: [{', '.join(missing)}]",
+            missing,
+        )
 
 
 def missing_required(obj: SObject, record: Mapping[str, Any]) -> list[str]:
