@@ -1,6 +1,6 @@
-"""NetSuite connector (SuiteTalk REST web services): customers and projects."""
+"""NetSuite connector (SuiteTalk REST web services): master data, projects, time, invoices."""
 
-from interlock.connectors.netsuite.client import NetSuiteConnector
+from interlock.connectors.netsuite.client import NetSuiteConnector, outcomes_of
 from interlock.connectors.netsuite.config import NetSuiteConfig
 
-__all__ = ["NetSuiteConfig", "NetSuiteConnector"]
+__all__ = ["NetSuiteConfig", "NetSuiteConnector", "outcomes_of"]

@@ -14,6 +14,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+import threading
 import time
 import urllib.parse
 from collections.abc import Generator
@@ -84,7 +85,11 @@ def sign_jwt(header: dict[str, Any], claims: dict[str, Any], key: SigningKey) ->
 
 
 class M2MToken:
-    """Obtains, caches and renews an OAuth 2.0 access token for one integration."""
+    """Obtains, caches and renews an OAuth 2.0 access token for one integration.
+
+    Safe to share between threads: one thread fetches while the others wait, and a 401 only
+    drops the token if it is still the one the refused request carried.
+    """
 
     def __init__(self, http: VendorHttp, config: NetSuiteConfig) -> None:
         self._http = http
@@ -92,6 +97,8 @@ class M2MToken:
         self._key = load_signing_key(config)
         self._token: SecretStr | None = None
         self._expires_at = 0.0
+        self._lock = threading.RLock()
+        self._sent = threading.local()
 
     def assertion(self, now: float) -> str:
         """A fresh client assertion for the token request."""
@@ -137,14 +144,19 @@ class M2MToken:
 
     def headers(self) -> dict[str, str]:
         """The ``Authorization`` header, fetching a token first when none is valid."""
-        if self._token is None or time.monotonic() >= self._expires_at:
-            self.refresh()
-        assert self._token is not None
-        return {"Authorization": f"Bearer {self._token.get_secret_value()}"}
+        with self._lock:
+            if self._token is None or time.monotonic() >= self._expires_at:
+                self.refresh()
+            token = self._token
+        assert token is not None
+        self._sent.token = token
+        return {"Authorization": f"Bearer {token.get_secret_value()}"}
 
     def invalidate(self) -> None:
         """Forget the token (after a 401), so the next request fetches a new one."""
-        self._token = None
+        with self._lock:
+            if self._token is getattr(self._sent, "token", self._token):
+                self._token = None
 
 
 def _enc(text: str) -> str:

@@ -7,6 +7,11 @@ a burst of same-second records is being paged through, the last id read:
 * ``2024-07-01T12:00:00Z``: the reader has caught up; the next read starts *at* that second
   again, so a record changed again within it is not missed. Re-read rows keep their
   ``version`` (stamp plus content hash), so the engine drops them as duplicates.
+
+Customers and projects are read whole by SuiteQL (their payload is the row). The other kinds
+are found by SuiteQL (id and stamp) and then read with ``GET <type>/<id>?expandSubResources``
+(their payload is the REST record, sublist lines included). Deletions are not seen: REST
+has no equivalent of SOAP ``getDeleted``.
 """
 
 from __future__ import annotations
@@ -19,7 +24,21 @@ import orjson
 
 from interlock.connectors.base import NativeChange
 
-TABLES = {"customer": "customer", "project": "job"}
+TABLES = {
+    "customer": "customer",
+    "project": "job",
+    "task": "projecttask",
+    "consultant": "employee",
+    "assignment": "resourceallocation",
+    "time_entry": "timebill",
+    "expense": "transaction",
+    "invoice": "transaction",
+}
+"""Canonical kind → SuiteQL table."""
+TRANSACTION_TYPES = {"expense": "ExpRept", "invoice": "CustInvc"}
+"""The ``transaction.type`` of kinds kept in the transaction table."""
+ROW_KINDS = frozenset({"customer", "project"})
+"""Kinds whose change payload is the SuiteQL row; the others' is the REST record."""
 _STAMP = "TO_CHAR(lastmodifieddate, 'YYYY-MM-DD HH24:MI:SS') AS lastmodified"
 COLUMNS = {
     "customer": "id, externalid, entityid, companyname, email, currency, defaultaddress, "
@@ -29,6 +48,7 @@ COLUMNS = {
     "TO_CHAR(projectedenddate, 'YYYY-MM-DD') AS projectedenddate, jobbillingtype, "
     f"entitystatus, comments, {_STAMP}",
 }
+KEY_COLUMNS = f"id, externalid, {_STAMP}"
 
 
 def _timestamp_sql(when: dt.datetime) -> str:
@@ -44,25 +64,43 @@ def parse_cursor(cursor: str) -> tuple[dt.datetime, str | None]:
     return when.astimezone(dt.UTC), last_id or None
 
 
+def type_condition(kind: str) -> list[str]:
+    """The condition picking ``kind`` out of a shared table (transactions), if any."""
+    code = TRANSACTION_TYPES.get(kind)
+    return [f"type = '{code}'"] if code else []
+
+
 def change_query(kind: str, cursor: str | None) -> str:
     """The SuiteQL of the changes of ``kind`` after ``cursor``, oldest first."""
-    where = ""
+    conditions = type_condition(kind)
     if cursor:
         when, last_id = parse_cursor(cursor)
         stamp = _timestamp_sql(when)
-        where = f" WHERE lastmodifieddate >= {stamp}"
+        after = f"lastmodifieddate >= {stamp}"
         if last_id is not None:
-            where = (
-                f" WHERE lastmodifieddate > {stamp}"
-                f" OR (lastmodifieddate = {stamp} AND id > {last_id})"
-            )
+            after = f"lastmodifieddate > {stamp} OR (lastmodifieddate = {stamp} AND id > {last_id})"
+        conditions.append(f"({after})" if conditions else after)
+    where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+    columns = COLUMNS.get(kind, KEY_COLUMNS)
     # Only our constants, a parsed timestamp and a digits-only id reach the query text.
-    query = f"SELECT {COLUMNS[kind]} FROM {TABLES[kind]}{where}"  # noqa: S608
+    query = f"SELECT {columns} FROM {TABLES[kind]}{where}"  # noqa: S608
     return f"{query} ORDER BY lastmodifieddate, id"
 
 
+def existing_query(kind: str, external_ids: list[str]) -> str:
+    """The SuiteQL listing which of ``external_ids`` exist for ``kind``."""
+    quoted = ", ".join("'" + e.replace("'", "''") + "'" for e in external_ids)
+    conditions = [*type_condition(kind), f"externalid IN ({quoted})"]
+    # Quotes in the ids are doubled above; the rest is our constants.
+    return f"SELECT id, externalid FROM {TABLES[kind]} WHERE {' AND '.join(conditions)}"  # noqa: S608
+
+
 def modified_at(row: dict[str, Any]) -> dt.datetime:
-    """The UTC modification stamp of a change row. KeyError/ValueError when absent."""
+    """The UTC modification stamp of a SuiteQL row or a REST record. KeyError/ValueError."""
+    if "lastmodified" not in row and "lastModifiedDate" in row:
+        return dt.datetime.strptime(row["lastModifiedDate"], "%Y-%m-%dT%H:%M:%SZ").replace(
+            tzinfo=dt.UTC
+        )
     return dt.datetime.strptime(row["lastmodified"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=dt.UTC)
 
 

@@ -53,6 +53,19 @@ class NetSuiteConfig(ConnectorConfig):
     subsidiary_id: str = Field(
         "1", description="Internal id of the subsidiary new customers and projects belong to."
     )
+    service_item_id: str = Field(
+        "1",
+        description="Internal id of the service item put on invoice lines and time bills.",
+    )
+    concurrency: int = Field(
+        5,
+        ge=1,
+        le=100,
+        description=(
+            "Most requests this connector runs at once, across all flows using it (the "
+            "account's concurrency limit, or the part of it given to this integration)."
+        ),
+    )
 
     @model_validator(mode="after")
     def _credentials_for_method(self) -> NetSuiteConfig:

@@ -9,6 +9,9 @@ Native shapes we chose (written to, and read back from, NetSuite):
 * job (project): ``companyName`` = name, ``parent`` = the customer, ``startDate``,
   ``projectedEndDate`` = end date, ``jobBillingType`` and ``entityStatus`` from the tables
   below, ``comments`` = ``PO: <po number>`` when there is one.
+* projectTask (one per canonical task, external id = task id): ``title`` = name,
+  ``project`` = the job, ``estimatedWork`` and ``plannedWork`` = budget hours,
+  ``nonBillableTask`` = false, ``message`` = ``Role: <role>`` when there is one.
 
 Read back, a record's canonical id is its ``externalId`` (we own the external ids of
 customers and jobs); a record created in NetSuite by hand gets ``canonical_id(...)``.
@@ -27,6 +30,7 @@ from interlock.model import (
     Customer,
     Project,
     ProjectStatus,
+    Task,
     canonical_id,
     validate_contract,
 )
@@ -104,6 +108,19 @@ def project_to_native(project: Project, *, customer_id: str, subsidiary_id: str)
     if project.po_number:
         body["comments"] = f"PO: {project.po_number}"
     return body
+
+
+def task_to_native(task: Task, *, project_id: str) -> dict[str, Any]:
+    """The body of ``PUT projectTask/eid:<task.id>``; ``project_id`` is the NetSuite job."""
+    hours = float(task.budget_hours) if task.budget_hours is not None else None
+    return {
+        "title": task.name,
+        "project": {"id": project_id},
+        "estimatedWork": hours,
+        "plannedWork": hours,
+        "nonBillableTask": False,
+        "message": f"Role: {task.role}" if task.role else None,
+    }
 
 
 def _own_id(kind: str, system: str, row: Mapping[str, Any]) -> str:

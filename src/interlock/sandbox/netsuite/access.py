@@ -31,6 +31,7 @@ class AccountAccess:
         self.processing_delay = 0.0
         self.in_flight = 0
         self.peak_in_flight = 0
+        self.rejected_over_limit = 0
         self.token_ttl_seconds = 3600
         self.tokens_issued = 0
         self.clients: dict[str, dict[str, str]] = {}
@@ -81,9 +82,10 @@ class AccountAccess:
             return True
 
     def enter(self) -> bool:
-        """Count a request in; False when the account is at its concurrency limit."""
+        """Count a request in; False (and counted as rejected) when the account is at its limit."""
         with self.lock:
             if self.in_flight >= self.concurrency_limit:
+                self.rejected_over_limit += 1
                 return False
             self.in_flight += 1
             self.peak_in_flight = max(self.peak_in_flight, self.in_flight)

@@ -7,24 +7,23 @@ Routes (paths as on ``https://<account>.suitetalk.api.netsuite.com``):
 * ``POST /services/rest/query/v1/suiteql`` — SuiteQL (needs ``Prefer: transient``).
 * ``GET /__admin/records/<type>`` — read-only inspection for tests and the demo (no auth).
 
-Record and query requests count against the account's concurrency limit; the one over it is
-answered ``429`` with ``o:errorCode`` from ``state.concurrency_error_code``.
+Record and query requests count against the account's concurrency limit (``governance``).
+Updates and upserts take ``replace=<sublist>,...`` to replace those sublists' lines instead of
+appending to them; reads take ``expandSubResources=true`` to include sublist lines, and
+``/<type>/<id>/<sublist>`` lists one sublist's lines.
 """
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import urlencode
 
 import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from interlock.sandbox.faults import FaultMiddleware, Faults
 from interlock.sandbox.netsuite.auth import (
@@ -37,46 +36,16 @@ from interlock.sandbox.netsuite.auth import (
 )
 from interlock.sandbox.netsuite.errors import NsError, error_body
 from interlock.sandbox.netsuite.filters import parse_filter
-from interlock.sandbox.netsuite.schema import render
+from interlock.sandbox.netsuite.governance import Governance
+from interlock.sandbox.netsuite.paging import base_url, envelope, page_params
+from interlock.sandbox.netsuite.schema import Kind, Renderer
+from interlock.sandbox.netsuite.sqlvalues import TABLES
 from interlock.sandbox.netsuite.state import NetSuiteState, not_found
 from interlock.sandbox.netsuite.suiteql import parse_query
 
 RECORD_PATH = "/services/rest/record/v1"
 SUITEQL_PATH = "/services/rest/query/v1/suiteql"
-MAX_PAGE = 1000
 Handler = Callable[[Request], Awaitable[Response]]
-
-
-class Governance:
-    """Counts record and query requests in flight; refuses the one over the account limit."""
-
-    def __init__(self, app: ASGIApp, state: NetSuiteState) -> None:
-        self.app = app
-        self.state = state
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "")
-        governed = scope["type"] == "http" and path.startswith(
-            (RECORD_PATH, SUITEQL_PATH.rsplit("/", 1)[0])
-        )
-        if not governed:
-            await self.app(scope, receive, send)
-            return
-        if not self.state.enter():
-            error = NsError(
-                429,
-                "Request blocked: the account has reached its limit of "
-                f"{self.state.concurrency_limit} concurrent requests.",
-                self.state.concurrency_error_code,
-            )
-            await error.response()(scope, receive, send)
-            return
-        try:
-            if self.state.processing_delay:
-                await asyncio.sleep(self.state.processing_delay)
-            await self.app(scope, receive, send)
-        finally:
-            self.state.leave()
 
 
 def _guarded(state: NetSuiteState, handler: Handler, *, auth: bool = True) -> Handler:
@@ -91,12 +60,8 @@ def _guarded(state: NetSuiteState, handler: Handler, *, auth: bool = True) -> Ha
     return endpoint
 
 
-def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
-
-
 def _href(request: Request) -> Callable[[str, str], str]:
-    base = _base(request)
+    base = base_url(request)
     return lambda type_name, record_id: f"{base}{RECORD_PATH}/{type_name}/{record_id}"
 
 
@@ -110,56 +75,6 @@ async def _body(request: Request) -> dict[str, Any]:
     return body
 
 
-def _page_params(request: Request) -> tuple[int, int]:
-    params = request.query_params
-    try:
-        limit, offset = int(params.get("limit", MAX_PAGE)), int(params.get("offset", 0))
-    except ValueError:
-        raise NsError(
-            400, "limit and offset must be integers.", "INVALID_PARAMETER", query_param="limit"
-        ) from None
-    if not 1 <= limit <= MAX_PAGE:
-        raise NsError(
-            400,
-            f"The limit must be between 1 and {MAX_PAGE}.",
-            "INVALID_PARAMETER",
-            query_param="limit",
-        )
-    if offset < 0:
-        raise NsError(
-            400, "The offset must not be negative.", "INVALID_PARAMETER", query_param="offset"
-        )
-    return limit, offset
-
-
-def _envelope(
-    request: Request, items: list[Any], total: int, limit: int, offset: int
-) -> dict[str, Any]:
-    url = f"{_base(request)}{request.url.path}"
-    extra = {k: v for k, v in request.query_params.items() if k not in ("limit", "offset")}
-
-    def link(rel: str, at: int) -> dict[str, str]:
-        return {"rel": rel, "href": f"{url}?{urlencode({**extra, 'limit': limit, 'offset': at})}"}
-
-    last = max(0, (total - 1) // limit * limit)
-    links = [link("first", 0)] if offset > 0 else []
-    if offset > 0:
-        links.append(link("prev", max(0, offset - limit)))
-    if offset + len(items) < total:
-        links.append(link("next", offset + limit))
-    if offset < last:
-        links.append(link("last", last))
-    links.append(link("self", offset))
-    return {
-        "links": links,
-        "count": len(items),
-        "hasMore": offset + len(items) < total,
-        "items": items,
-        "offset": offset,
-        "totalResults": total,
-    }
-
-
 def _key(state: NetSuiteState, type_name: str, key: str) -> str:
     if key.startswith("eid:"):
         found = state.find_external(type_name, key[len("eid:") :])
@@ -169,8 +84,13 @@ def _key(state: NetSuiteState, type_name: str, key: str) -> str:
     return key
 
 
+def _replace(request: Request) -> tuple[str, ...]:
+    raw = request.query_params.get("replace", "")
+    return tuple(name.strip() for name in raw.split(",") if name.strip())
+
+
 def _location(request: Request, type_name: str, record_id: str) -> Response:
-    href = f"{_base(request)}{RECORD_PATH}/{type_name}/{record_id}"
+    href = f"{base_url(request)}{RECORD_PATH}/{type_name}/{record_id}"
     return Response(status_code=204, headers={"Location": href})
 
 
@@ -184,7 +104,7 @@ def create_app(state: NetSuiteState | None = None, faults: Faults | None = None)
         try:
             content_type = request.headers.get("content-type", "")
             assertion = token_form_assertion(content_type, await request.body())
-            client_id = check_assertion(state, assertion, f"{_base(request)}{TOKEN_PATH}")
+            client_id = check_assertion(state, assertion, f"{base_url(request)}{TOKEN_PATH}")
         except OAuthError as exc:
             return exc.response()
         return JSONResponse(
@@ -200,7 +120,7 @@ def create_app(state: NetSuiteState | None = None, faults: Faults | None = None)
         if request.method == "POST":
             record_id = state.create(rtype.name, await _body(request))
             return _location(request, rtype.name, record_id)
-        limit, offset = _page_params(request)
+        limit, offset = page_params(request)
         records = state.records(rtype.name)
         if "q" in request.query_params:
             matches = parse_filter(request.query_params["q"], rtype)
@@ -210,21 +130,32 @@ def create_app(state: NetSuiteState | None = None, faults: Faults | None = None)
             {"links": [{"rel": "self", "href": href(rtype.name, r["id"])}], "id": r["id"]}
             for r in records[offset : offset + limit]
         ]
-        return JSONResponse(_envelope(request, items, len(records), limit, offset))
+        return JSONResponse(envelope(request, items, len(records), limit, offset))
+
+    def renderer(request: Request) -> Renderer:
+        params = request.query_params
+        return Renderer(
+            href=_href(request),
+            ref_name=state.ref_name,
+            simple_enums=params.get("simpleEnumFormat") == "true",
+            expand=params.get("expandSubResources") == "true",
+        )
 
     async def record(request: Request) -> Response:
         rtype = state.rtype(request.path_params["type"])
         key: str = request.path_params["key"]
+        replace = _replace(request)
         if request.method == "PUT":
             if not key.startswith("eid:"):
                 raise NsError(
                     405, "PUT is accepted only with an external id (eid:).", "INVALID_REQUEST"
                 )
-            record_id, _ = state.upsert(rtype.name, key[len("eid:") :], await _body(request))
+            body = await _body(request)
+            record_id, _ = state.upsert(rtype.name, key[len("eid:") :], body, replace=replace)
             return _location(request, rtype.name, record_id)
         record_id = _key(state, rtype.name, key)
         if request.method == "PATCH":
-            state.update(rtype.name, record_id, await _body(request))
+            state.update(rtype.name, record_id, await _body(request), replace=replace)
             return _location(request, rtype.name, record_id)
         if request.method == "DELETE":
             state.delete(rtype.name, record_id)
@@ -232,14 +163,21 @@ def create_app(state: NetSuiteState | None = None, faults: Faults | None = None)
         found = state.get(rtype.name, record_id)
         if found is None:
             raise not_found()
-        simple = request.query_params.get("simpleEnumFormat") == "true"
-        out = render(
-            rtype, found, href=_href(request), ref_name=state.ref_name, simple_enums=simple
-        )
+        out = renderer(request).record(rtype, found)
         if "fields" in request.query_params:
             wanted = {f.strip().lower() for f in request.query_params["fields"].split(",")}
             out = {k: v for k, v in out.items() if k == "links" or k.lower() in wanted}
         return JSONResponse(out)
+
+    async def sublist(request: Request) -> Response:
+        rtype = state.rtype(request.path_params["type"])
+        found = state.get(rtype.name, _key(state, rtype.name, request.path_params["key"]))
+        field = rtype.lookup(request.path_params["sublist"])
+        if found is None or field is None or field[1].kind is not Kind.SUBLIST:
+            raise not_found()
+        name, spec = field
+        link = [{"rel": "self", "href": f"{base_url(request)}{request.url.path}"}]
+        return JSONResponse(renderer(request).sublist(spec, found.get(name) or [], link))
 
     async def suiteql(request: Request) -> Response:
         if request.headers.get("prefer", "").lower() != "transient":
@@ -254,11 +192,11 @@ def create_app(state: NetSuiteState | None = None, faults: Faults | None = None)
             raise NsError(
                 400, "The body must have a query string in 'q'.", "INVALID_CONTENT", path="q"
             )
-        limit, offset = _page_params(request)
+        limit, offset = page_params(request)
         query = parse_query(body["q"])
-        rows = query.execute(state.records(query.table))
+        rows = query.execute(state.table_rows(TABLES[query.table]))
         items = [{"links": [], **row} for row in rows[offset : offset + limit]]
-        return JSONResponse(_envelope(request, items, len(rows), limit, offset))
+        return JSONResponse(envelope(request, items, len(rows), limit, offset))
 
     async def admin_records(request: Request) -> Response:
         return Response(
@@ -273,6 +211,11 @@ def create_app(state: NetSuiteState | None = None, faults: Faults | None = None)
             f"{RECORD_PATH}/{{type}}/{{key}}",
             _guarded(state, record),
             methods=["GET", "PATCH", "PUT", "DELETE"],
+        ),
+        Route(
+            f"{RECORD_PATH}/{{type}}/{{key}}/{{sublist}}",
+            _guarded(state, sublist),
+            methods=["GET"],
         ),
         Route(
             "/__admin/records/{type}", _guarded(state, admin_records, auth=False), methods=["GET"]

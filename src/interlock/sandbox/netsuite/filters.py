@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from interlock.sandbox.netsuite.errors import NsError
-from interlock.sandbox.netsuite.schema import Kind, RecordType
+from interlock.sandbox.netsuite.schema import Kind, RecordType, parse_duration
 
 Predicate = Callable[[Mapping[str, Any]], bool]
 
@@ -123,8 +123,8 @@ class _Parser:
             return inner
         kind, name = self.take()
         found = self.rtype.lookup(name) if kind == "word" else None
-        if found is None:
-            raise bad_query(f"unknown field {name!r} on {self.rtype.name}")
+        if found is None or found[1].kind is Kind.SUBLIST:
+            raise bad_query(f"unknown body field {name!r} on {self.rtype.name}")
         field, spec = found
         _, op = self.take()
         if op not in _OPS:
@@ -153,6 +153,11 @@ class _Parser:
 
 
 def _convert(kind: Kind, raw: str) -> Any:
+    if kind is Kind.DURATION:
+        minutes = parse_duration(raw)
+        if minutes is None:
+            raise bad_query(f"{raw!r} is not a duration (H:MM or decimal hours)")
+        return minutes
     if kind is Kind.NUMBER:
         try:
             return float(raw)

@@ -1,7 +1,11 @@
-"""How SuiteQL sees stored values.
+"""How SuiteQL sees stored records: its tables, their rows and values.
 
-Rows have lower-case columns; values compare and sort the SQL way (null is unknown, ids
-compare as numbers) and are written out as NetSuite writes them.
+Tables are named after record types in lower case (``timebill``, ``projecttask``), except
+that expense reports and invoices live in ``transaction`` with a ``type`` column
+(``ExpRept``, ``CustInvc``), as in NetSuite. Rows have lower-case columns and body fields
+only (sublists are not columns); durations read as decimal hours (Interlock assumption).
+Values compare and sort the SQL way (null is unknown, ids compare as numbers) and are written
+out as NetSuite writes them.
 """
 
 from __future__ import annotations
@@ -9,11 +13,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from interlock.sandbox.netsuite.errors import NsError
 from interlock.sandbox.netsuite.filters import parse_when
-from interlock.sandbox.netsuite.schema import TYPES, Kind
+from interlock.sandbox.netsuite.records import TRANSACTION_TYPES, TYPES
+from interlock.sandbox.netsuite.schema import Field, Kind
 
 Row = Mapping[str, Any]
 
@@ -52,6 +58,14 @@ def strftime_format(oracle: str) -> str:
     return "".join(out)
 
 
+def parse_timestamp(text: str, oracle_format: str) -> dt.datetime:
+    """``TO_TIMESTAMP(text, format)`` as a UTC datetime; NsError 400 when it does not match."""
+    try:
+        return dt.datetime.strptime(text, strftime_format(oracle_format)).replace(tzinfo=dt.UTC)
+    except ValueError:
+        raise bad_query(f"{text!r} does not match the format {oracle_format!r}.") from None
+
+
 def _user_date(value: dt.date) -> str:
     return f"{value.month}/{value.day}/{value.year}"
 
@@ -66,14 +80,55 @@ def text(value: Any) -> str | None:
     return str(value)
 
 
-def sql_row(table: str, record: Mapping[str, Any]) -> dict[str, Any]:
-    fields = TYPES[table].fields
+@dataclass(frozen=True)
+class Table:
+    """A SuiteQL table: the record types it shows and its columns (lower-case)."""
+
+    name: str
+    sources: tuple[str, ...]
+    columns: Mapping[str, Field]
+
+    def rows(self, records: Callable[[str], list[dict[str, Any]]]) -> list[dict[str, Any]]:
+        """Every row of the table, by id, from ``records(type)`` (stored records)."""
+        rows = [sql_row(t, r) for t in self.sources for r in records(t)]
+        return sorted(rows, key=lambda row: int(row["id"])) if len(self.sources) > 1 else rows
+
+
+def _columns(type_name: str) -> dict[str, Field]:
+    fields = TYPES[type_name].fields.items()
+    return {n.lower(): f for n, f in fields if f.kind is not Kind.SUBLIST}
+
+
+def _tables() -> dict[str, Table]:
+    tables = {
+        name.lower(): Table(name.lower(), (name,), _columns(name))
+        for name in TYPES
+        if name not in TRANSACTION_TYPES
+    }
+    columns: dict[str, Field] = {"type": Field(Kind.TEXT, "Type")}
+    for name in TRANSACTION_TYPES:
+        columns.update(_columns(name))
+    tables["transaction"] = Table("transaction", tuple(TRANSACTION_TYPES), columns)
+    return tables
+
+
+TABLES = _tables()
+
+
+def sql_row(type_name: str, record: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored record as a SuiteQL row (before the select list picks its columns)."""
     row: dict[str, Any] = {}
-    for name, spec in fields.items():
+    for name, spec in TYPES[type_name].fields.items():
         value = record.get(name)
+        if spec.kind is Kind.SUBLIST:
+            continue
         if spec.kind is Kind.BOOLEAN and value is not None:
             value = "T" if value else "F"
+        if spec.kind is Kind.DURATION and value is not None:
+            value = value / 60
         row[name.lower()] = value
+    if type_name in TRANSACTION_TYPES:
+        row["type"] = TRANSACTION_TYPES[type_name]
     return row
 
 

@@ -23,14 +23,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from interlock.sandbox.netsuite.schema import TYPES, Field
+from interlock.sandbox.netsuite.schema import Field
 from interlock.sandbox.netsuite.sqlvalues import (
     COMPARISONS,
+    TABLES,
     Row,
     bad_query,
     compare,
     order_key,
-    sql_row,
+    parse_timestamp,
     strftime_format,
     text,
 )
@@ -42,7 +43,6 @@ _TOKEN = re.compile(
     r"\s*(?:'((?:[^']|'')*)'|(\d+(?:\.\d+)?)|([A-Za-z_][A-Za-z0-9_]*)"
     r"|(<=|>=|<>|!=|=|<|>|\(|\)|,|\*))"
 )
-TABLES = {name.lower(): name for name in TYPES}
 
 
 @dataclass(frozen=True)
@@ -60,16 +60,15 @@ class _Item:
 
 @dataclass(frozen=True)
 class Query:
-    """A parsed query: its record type, output columns, filter and sort order."""
+    """A parsed query: its table (see ``sqlvalues.TABLES``), columns, filter and order."""
 
     table: str
     items: tuple[_Item, ...]
     where: Condition
     order: tuple[tuple[str, bool], ...]
 
-    def execute(self, records: list[dict[str, Any]]) -> list[dict[str, str]]:
-        """Run over the stored records of ``table``; return rows (without ``links``)."""
-        rows = [sql_row(self.table, r) for r in records]
+    def execute(self, rows: list[dict[str, Any]]) -> list[dict[str, str]]:
+        """Run over the rows of ``table``; return the result rows (without ``links``)."""
         rows = [r for r in rows if self.where(r)]
         for column, descending in reversed(self.order):
             rows.sort(key=order_key(column), reverse=descending)
@@ -142,8 +141,8 @@ class _Parser:
         kind, table = self.take()
         if kind != "word" or table not in TABLES:
             raise bad_query(f"Search error occurred: Record '{table}' was not found.")
-        name = self.table = TABLES[table]
-        self.columns = {n.lower(): f for n, f in TYPES[name].fields.items()}
+        name = self.table = table
+        self.columns = dict(TABLES[table].columns)
         end, after = self.pos - 2, self.pos
         self.pos = start
         items = self.select_list(end)
@@ -237,12 +236,7 @@ class _Parser:
             return lambda r: (left(r) is None) != negate
         negate = self.accept("not")
         if self.accept("in"):
-            self.expect("(")
-            options = [self.operand()]
-            while self.accept(","):
-                options.append(self.operand())
-            self.expect(")")
-            return lambda r: any(compare(left(r), o(r)) == 0 for o in options) != negate
+            return self.membership(left, negate)
         if self.accept("like"):
             kind, pattern = self.take()
             if kind != "str":
@@ -263,6 +257,24 @@ class _Parser:
         def condition(row: Row) -> bool:
             result = compare(left(row), right(row))
             return result is not None and test(result)
+
+        return condition
+
+    def membership(self, left: Operand, negate: bool) -> Condition:
+        self.expect("(")
+        start, options = self.pos, [self.operand()]
+        while self.accept(","):
+            options.append(self.operand())
+        self.expect(")")
+        # A list of text literals only (ids, external ids) is matched as a set, for speed.
+        texts = frozenset(v for k, v in self.tokens[start : self.pos - 1] if k == "str")
+        literal = len(texts) == len(options) == (self.pos - start) // 2
+
+        def condition(row: Row) -> bool:
+            value = left(row)
+            if literal and isinstance(value, str):
+                return (value in texts) != negate
+            return any(compare(value, o(row)) == 0 for o in options) != negate
 
         return condition
 
@@ -287,10 +299,7 @@ class _Parser:
         self.expect(")")
         if kind != "str" or fmt_kind != "str":
             raise bad_query("TO_DATE and TO_TIMESTAMP take two strings.")
-        try:
-            when = dt.datetime.strptime(text, strftime_format(fmt)).replace(tzinfo=dt.UTC)
-        except ValueError:
-            raise bad_query(f"{text!r} does not match the format {fmt!r}.") from None
+        when = parse_timestamp(text, fmt)
         return lambda r: when
 
 
