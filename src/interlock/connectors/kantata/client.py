@@ -1,5 +1,8 @@
 """The Kantata OX connector: projects as workspaces with stories, changes from Subscribed Events.
 
+Kinds: ``project`` (written and read), ``assignment`` (written as a workspace allocation, read
+back from allocation events), ``time_entry`` and ``expense`` (read, with their approval state).
+
 Kantata has no idempotency key and no upsert by external id, so ``upsert`` looks before it
 writes: first by the external references Interlock registers, then by the marker it writes
 into descriptions. The marker closes the gap between creating a record and registering its
@@ -16,20 +19,22 @@ from pydantic import BaseModel
 
 from interlock.connectors.base import ChangePage, Connector, NativeChange, UpsertResult
 from interlock.connectors.http import VendorHttp, expect
-from interlock.connectors.kantata import mapping, wire
+from interlock.connectors.kantata import ledger, mapping, staffing, wire
+from interlock.connectors.kantata.activity import RecordEvents
+from interlock.connectors.kantata.allocations import AllocationSync
 from interlock.connectors.kantata.auth import BearerToken
 from interlock.connectors.kantata.config import KantataConfig
 from interlock.connectors.kantata.events import WorkspaceEvents
 from interlock.connectors.kantata.stories import StorySync
 from interlock.exceptions import RateLimited
-from interlock.model import Project
+from interlock.model import Assignment, Project
 
 Record = dict[str, Any]
 API = "/api/v1"
 
 
 class KantataConnector(Connector):
-    """Writes canonical projects to Kantata OX and reads workspace changes back.
+    """Writes projects and assignments to Kantata OX; reads projects, time and expenses back.
 
     Args:
         system: Name of this system in the topology.
@@ -37,7 +42,8 @@ class KantataConnector(Connector):
     """
 
     type = "kantata"
-    kinds = frozenset({"project"})
+    kinds = frozenset({"project", "assignment", "time_entry", "expense"})
+    writes = frozenset({"project", "assignment"})
 
     def __init__(self, system: str, config: KantataConfig) -> None:
         super().__init__(system)
@@ -49,6 +55,7 @@ class KantataConnector(Connector):
             (root if root.endswith(API) else root + API) + "/",
             read_error=wire.read_error,
             timeout=config.timeout_seconds,
+            limits=config,
             auth_headers=self._token.headers,
             headers={"Accept": "application/json", "User-Agent": "interlock"},
         )
@@ -131,7 +138,16 @@ class KantataConnector(Connector):
     def upsert(
         self, kind: str, record: BaseModel, refs: Mapping[str, str] | None = None
     ) -> UpsertResult:
-        """Create or update the workspace of a canonical project and a story per task."""
+        """Create or update the workspace of a project (and a story per task), or an assignment.
+
+        Refs: a project needs none; an assignment needs ``project`` (workspace id) and
+        ``person`` (user id), and takes an optional ``task`` (story id). See ``allocations``.
+        """
+        if kind == "assignment":
+            self._kind(kind)
+            expect(self.system, isinstance(record, Assignment), "upsert of assignment needs one")
+            assert isinstance(record, Assignment)
+            return AllocationSync(self).upsert(record, refs or {})
         project = self._project(kind, record)
         desired = mapping.workspace_fields(project)  # validates before any write
         found = self._workspaces_for([project.id])
@@ -160,8 +176,11 @@ class KantataConnector(Connector):
         return UpsertResult(native_id=str(workspace["id"]), created=created, children=children)
 
     def find(self, kind: str, canonical_id: str) -> str | None:
-        """Id of the workspace Interlock wrote for project ``canonical_id``, or None."""
-        self._kind(kind)
+        """Id of the workspace (project) or allocation (assignment) Interlock wrote, or None."""
+        self._kind(kind, self.writes)
+        if kind == "assignment":
+            allocation = AllocationSync(self).find(canonical_id)
+            return str(allocation[0]["id"]) if allocation else None
         found = self._workspaces_for([canonical_id])
         return str(found[0][0]["id"]) if found else None
 
@@ -202,28 +221,57 @@ class KantataConnector(Connector):
         return found[0]
 
     def _project(self, kind: str, record: BaseModel) -> Project:
-        self._kind(kind)
+        self._kind(kind, self.writes)
         expect(self.system, isinstance(record, Project), "upsert of project needs a Project")
         assert isinstance(record, Project)
         return record
 
-    def _kind(self, kind: str) -> None:
-        if kind not in self.kinds:
-            raise NotImplementedError(f"{self.type} handles {', '.join(self.kinds)}, not {kind}")
+    def _kind(self, kind: str, allowed: frozenset[str] | None = None) -> None:
+        allowed = self.kinds if allowed is None else allowed
+        if kind not in allowed:
+            raise NotImplementedError(
+                f"{self.type} handles {', '.join(sorted(allowed))}, not {kind}"
+            )
 
     # -- changes ----------------------------------------------------------------------------
 
     def read_changes(self, kind: str, cursor: str | None, limit: int = 200) -> ChangePage:
-        """Workspace changes from Subscribed Events after ``cursor``, oldest change first."""
+        """Changes of ``kind`` from Subscribed Events after ``cursor``, oldest change first.
+
+        Each kind has its own cursor. Projects come one change per workspace event; time
+        entries, expenses and assignments (workspace allocations) one change per record and
+        read, with the record as it is now (see ``activity``).
+        """
         self._kind(kind)
-        return WorkspaceEvents(self).read(cursor, limit)
+        if kind == "project":
+            return WorkspaceEvents(self).read(cursor, limit)
+        return RecordEvents(self, kind).read(cursor, limit)
+
+    def classify(self, change: NativeChange) -> str:
+        """``approved`` for a time entry or expense one of whose events approved it."""
+        if change.deleted:
+            return "deleted"
+        approvable = change.kind in ("time_entry", "expense")
+        if (
+            approvable
+            and change.payload.get("approval")
+            and change.payload["record"].get("approved")
+        ):
+            return "approved"
+        return "changed"
 
     def to_canonical(self, change: NativeChange) -> BaseModel:
-        """The canonical project of a workspace change (see ``mapping.to_project``)."""
+        """The canonical record of a change (see ``mapping``, ``ledger`` and ``staffing``)."""
         self._kind(change.kind)
+        names = {"system": self.system, "service_name": self.service_name}
+        if change.kind == "time_entry":
+            return ledger.to_time_entry(change.payload, **names)
+        if change.kind == "expense":
+            return ledger.to_expense(change.payload, **names)
+        if change.kind == "assignment":
+            return staffing.to_assignment(change.payload, **names)
         return mapping.to_project(
             change.payload["workspace"],
             change.payload.get("external_references", []),
-            system=self.system,
-            service_name=self.service_name,
+            **names,
         )

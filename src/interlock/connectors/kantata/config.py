@@ -43,3 +43,8 @@ class KantataConfig(ConnectorConfig):
         description="Retry delay reported on HTTP 429. Kantata sends no Retry-After and only "
         "says to retry after a small delay.",
     )
+    hard_allocations: bool = Field(
+        True,
+        description="Write assignments as hard workspace allocations (booked); false writes "
+        "them soft (tentative).",
+    )

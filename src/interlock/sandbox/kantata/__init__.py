@@ -1,4 +1,4 @@
-"""Kantata OX (PSA) emulator: workspaces, stories, users, external references and events."""
+"""Kantata OX (PSA) emulator: workspaces, stories, time, expenses, staffing, approvals, events."""
 
 from interlock.sandbox.kantata.app import create_app
 from interlock.sandbox.kantata.seed import seed_from_firm

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from interlock.sandbox.faults import FaultMiddleware, Faults
 from interlock.sandbox.kantata import queries as q
+from interlock.sandbox.kantata.approvals import OUTCOMES
 from interlock.sandbox.kantata.envelope import (
     ApiError,
     JsonResponse,
@@ -33,11 +34,18 @@ from interlock.sandbox.kantata.envelope import (
     not_found,
 )
 from interlock.sandbox.kantata.events import shown
-from interlock.sandbox.kantata.state import TABLES, KantataState
+from interlock.sandbox.kantata.state import KantataState
+from interlock.sandbox.kantata.tables import TABLES
 from interlock.sandbox.kantata.views import render, select
 
 API = "/api/v1"
-WRAPPERS = {"workspaces": ("workspace", 100), "stories": ("story", 300)}
+WRAPPERS: dict[str, tuple[str, int]] = {
+    name: table.wrapper for name, table in TABLES.items() if table.wrapper is not None
+}
+SUBMISSIONS = {
+    "timesheet_submissions": "timesheet_submission",
+    "expense_report_submissions": "expense_report_submission",
+}
 Handler = Callable[[Request], Awaitable[Response]]
 
 
@@ -125,6 +133,41 @@ class KantataApi:
         self.state.delete(_table(request), request.path_params["id"])
         return Response(status_code=204)
 
+    async def delete_many(self, request: Request) -> Response:
+        """``DELETE /time_entries?ids=1,2`` (or body ``{"ids": "1,2"}``): all or nothing."""
+        body = await _body(request)
+        text = request.query_params.get("ids") or str(body.get("ids") or "")
+        ids = q.ids(text)
+        if not ids:
+            raise bad_request("param is missing or the value is empty: ids")
+        self.state.delete_many(_table(request), ids)
+        return Response(status_code=204)
+
+    # -- approvals ------------------------------------------------------------------------------
+
+    async def submit(self, request: Request) -> Response:
+        table = _table(request)
+        body = await _body(request)
+        if not isinstance(body.get(SUBMISSIONS[table]), dict):
+            raise bad_request(f"param is missing or the value is empty: {SUBMISSIONS[table]}")
+        submission, _ = self.state.submit(table, body[SUBMISSIONS[table]])
+        return render(self.state, table, [submission], request.query_params)
+
+    async def resolve(self, request: Request) -> Response:
+        table, verb = _table(request), request.path_params["verb"]
+        if verb not in OUTCOMES:
+            raise not_found(table, f"{request.path_params['id']}/{verb}")
+        body = await _body(request)
+        resolution = body.get("resolution") if isinstance(body.get("resolution"), dict) else {}
+        description = resolution.get("description") if resolution else None
+        submission, _ = self.state.resolve(
+            table,
+            request.path_params["id"],
+            verb,
+            description=None if description is None else str(description),
+        )
+        return render(self.state, table, [submission], request.query_params)
+
     # -- external references and events -------------------------------------------------------
 
     async def create_reference(self, request: Request) -> Response:
@@ -176,13 +219,25 @@ def create_app(state: KantataState | None = None, faults: Faults | None = None) 
     faults = faults or Faults()
     api = KantataApi(state)
     routes: list[Route] = [Route("/__admin/records/{type}", _admin_records(state))]
-    for table in ("workspaces", "stories"):
+    for table in WRAPPERS:
         routes += [
             Route(f"{API}/{table}", api.guard(api.index), methods=["GET"]),
             Route(f"{API}/{table}", api.guard(api.create), methods=["POST"]),
             Route(f"{API}/{table}/{{id}}", api.guard(api.show), methods=["GET"]),
             Route(f"{API}/{table}/{{id}}", api.guard(api.update), methods=["PUT"]),
             Route(f"{API}/{table}/{{id}}", api.guard(api.delete), methods=["DELETE"]),
+        ]
+    routes.append(Route(f"{API}/time_entries", api.guard(api.delete_many), methods=["DELETE"]))
+    for table in SUBMISSIONS:
+        routes += [
+            Route(f"{API}/{table}", api.guard(api.index), methods=["GET"]),
+            Route(f"{API}/{table}", api.guard(api.submit), methods=["POST"]),
+            Route(f"{API}/{table}/{{id}}", api.guard(api.show), methods=["GET"]),
+            Route(
+                f"{API}/{table}/{{id}}/{{verb:str}}",
+                api.guard(api.resolve),
+                methods=["PUT"],
+            ),
         ]
     refs = f"{API}/external_references"
     routes += [

@@ -16,7 +16,16 @@ from interlock.sandbox.kantata.queries import Query, ids, ordered, parse_time
 from interlock.sandbox.kantata.records import Record
 
 RETENTION = dt.timedelta(days=9)
-SUBJECTS = {"workspaces": ("Workspace", "workspace"), "stories": ("Story", "story")}
+SUBJECTS = {
+    "workspaces": ("Workspace", "workspace"),
+    "stories": ("Story", "story"),
+    "time_entries": ("TimeEntry", "time_entry"),
+    "expenses": ("Expense", "expense"),
+    "workspace_resources": ("WorkspaceResource", "workspace_resource"),
+    "workspace_allocations": ("WorkspaceAllocation", "workspace_allocation"),
+    "assignments": ("Assignment", "assignment"),
+}
+"""Tables whose writes are logged: table → (subject_type, event type prefix) [KT-EVSURF]."""
 PAYLOAD_FIELDS = ("current_payload", "previous_payload", "payload_changes")
 CHAOS_LAG_SECONDS = 3
 CHAOS_DUPLICATE_RATE = 0.15

@@ -31,7 +31,16 @@ STATUSES: dict[int, tuple[str, str]] = {
 DEFAULT_STATUS = 200
 STORY_TYPES = ("task", "milestone", "deliverable", "issue")
 STORY_STATES = ("not started", "started", "needs feedback", "completed", "rejected")
-SUBJECT_TYPES = {"Workspace": "workspaces", "Story": "stories", "User": "users"}
+SUBJECT_TYPES = {
+    "Workspace": "workspaces",
+    "Story": "stories",
+    "User": "users",
+    "TimeEntry": "time_entries",
+    "Expense": "expenses",
+    "WorkspaceResource": "workspace_resources",
+    "WorkspaceAllocation": "workspace_allocations",
+    "Assignment": "assignments",
+}
 REFERENCE_STATUSES = ("pending", "successful", "failed")
 _ZERO_DECIMAL = {
     "JPY",

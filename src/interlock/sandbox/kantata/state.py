@@ -1,4 +1,4 @@
-"""In-memory Kantata account: records, tokens, throttling budget and the event log.
+"""In-memory Kantata account: records, tokens, throttling budget, approvals and the event log.
 
 Thread-safe: the app serves from a uvicorn thread while tests and the demo read and change the
 state from theirs. Every method returns copies, never the stored dicts.
@@ -8,26 +8,22 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import threading
 import time
 from collections.abc import Callable, Iterable
 
-from interlock.sandbox.kantata import records as rec
-from interlock.sandbox.kantata.envelope import ApiError, not_found
-from interlock.sandbox.kantata.events import EventLog, stamp
-from interlock.sandbox.kantata.queries import Query
+from interlock.sandbox.kantata import approvals
+from interlock.sandbox.kantata.envelope import not_found
+from interlock.sandbox.kantata.events import stamp
 from interlock.sandbox.kantata.records import Record
+from interlock.sandbox.kantata.store import Pending, RecordStore, WriteListener
+from interlock.sandbox.kantata.tables import TABLES
 
 DEMO_TOKEN = "kantata-sandbox-token"  # noqa: S105 - a public demo token, not a secret
-TABLES = ("workspaces", "stories", "users", "external_references")
-_FIRST_ID = {"workspaces": 1001, "stories": 5001, "users": 1, "external_references": 9001}
-_REFERENCE_KEY = ("subject_type", "subject_id", "service_name", "service_model")
-
-WriteListener = Callable[[str, str, Record], None]
-"""Called after a write with (table, action, record); action is created/updated/deleted."""
+__all__ = ["DEMO_TOKEN", "TABLES", "KantataState", "WriteListener"]
+_SUBMISSIONS = {"time_entries": "timesheet_submissions", "expenses": "expense_report_submissions"}
 
 
-class KantataState:
+class KantataState(RecordStore):
     """One Kantata account.
 
     Args:
@@ -49,28 +45,14 @@ class KantataState:
         rate_window_seconds: float = 60.0,
         clock: Callable[[], dt.datetime] | None = None,
     ) -> None:
-        self._lock = threading.RLock()
-        self._tables: dict[str, dict[str, Record]] = {t: {} for t in TABLES}
-        self._next_id = dict(_FIRST_ID)
+        super().__init__(seed=seed, clock=clock)
         self._tokens = set(tokens)
-        self._events = EventLog(seed)
-        self._events.chaos = chaos_events
+        self.chaos_events = chaos_events
         self.rate_limit = rate_limit
         self.rate_window_seconds = rate_window_seconds
         self._usage: dict[str, tuple[float, int]] = {}
-        self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
-        self._listeners: list[WriteListener] = []
 
-    # -- settings -------------------------------------------------------------------------
-
-    @property
-    def chaos_events(self) -> bool:
-        return self._events.chaos
-
-    @chaos_events.setter
-    def chaos_events(self, value: bool) -> None:
-        with self._lock:
-            self._events.chaos = value
+    # -- tokens and throttling ------------------------------------------------------------
 
     def add_token(self, token: str) -> None:
         with self._lock:
@@ -96,128 +78,7 @@ class KantataState:
             self._usage[token] = (start, used + 1)
             return used < self.rate_limit
 
-    def on_write(self, listener: WriteListener) -> None:
-        """Call ``listener`` after every write (in the writing thread, outside the lock)."""
-        with self._lock:
-            self._listeners.append(listener)
-
-    # -- reads ----------------------------------------------------------------------------
-
-    def records(self, table: str) -> list[Record]:
-        """Every record of ``table``, oldest first."""
-        with self._lock:
-            return copy.deepcopy(list(self._table(table).values()))
-
-    def get(self, table: str, record_id: str) -> Record | None:
-        with self._lock:
-            found = self._table(table).get(str(record_id))
-            return copy.deepcopy(found)
-
-    def subscribed_events(self, query: Query) -> list[Record]:
-        with self._lock:
-            self._events.prune(self.clock())
-            return copy.deepcopy(self._events.select(query))
-
-    def events(self) -> list[Record]:
-        """The whole retained log, in the order events were generated."""
-        with self._lock:
-            self._events.prune(self.clock())
-            return copy.deepcopy(self._events.all())
-
-    # -- writes ---------------------------------------------------------------------------
-
-    def create(self, table: str, body: Record, *, user_id: str | None = None) -> Record:
-        return self.create_many(table, [body], user_id=user_id)[0]
-
-    def create_many(
-        self, table: str, bodies: list[Record], *, user_id: str | None = None
-    ) -> list[Record]:
-        """Create all or nothing: one invalid body rejects the whole batch."""
-        with self._lock:
-            now = self.clock()
-            made: list[Record] = []
-            for body in bodies:
-                made.append(self._build(table, body, now, made))
-            for record in made:
-                self._table(table)[record["id"]] = record
-                self._log(table, "created", None, record, now, user_id)
-            result = copy.deepcopy(made)
-        for record in result:
-            self._notify(table, "created", record)
-        return result
-
-    def update(
-        self, table: str, record_id: str, body: Record, *, user_id: str | None = None
-    ) -> Record:
-        with self._lock:
-            before = self._table(table).get(record_id)
-            if before is None:
-                raise not_found(table, record_id)
-            now = self.clock()
-            if table == "workspaces":
-                after = rec.change_workspace(before, body, now=stamp(now))
-            elif table == "stories":
-                after = rec.change_story(before, body, now=stamp(now), find=self._find)
-            else:
-                raise ApiError(405, [{"type": "system", "message": f"{table} is read-only"}])
-            if _same(before, after):
-                return copy.deepcopy(before)
-            self._table(table)[record_id] = after
-            self._log(table, "updated", before, after, now, user_id)
-            result = copy.deepcopy(after)
-        self._notify(table, "updated", result)
-        return result
-
-    def delete(self, table: str, record_id: str, *, user_id: str | None = None) -> None:
-        """Hard delete; a workspace takes its stories and every reference with it."""
-        removed: list[tuple[str, Record]] = []
-        with self._lock:
-            if record_id not in self._table(table):
-                raise not_found(table, record_id)
-            now = self.clock()
-            doomed = [(table, record_id)]
-            if table == "workspaces":
-                doomed += [
-                    ("stories", s["id"])
-                    for s in self._tables["stories"].values()
-                    if s["workspace_id"] == record_id
-                ]
-            for kind, doomed_id in doomed:
-                record = self._tables[kind].pop(doomed_id)
-                self._log(kind, "deleted", record, None, now, user_id)
-                removed.append((kind, record))
-                self._drop_references(kind, doomed_id)
-        for kind, record in removed:
-            self._notify(kind, "deleted", record)
-
-    def reference(self, body: Record, *, replace: bool) -> Record:
-        """Create an external reference.
-
-        With ``replace`` (``create_or_update``), update the subject's reference to the same
-        service and model when there is one. Assumption: that is the key Kantata matches on.
-        """
-        with self._lock:
-            now = stamp(self.clock())
-            made = rec.new_reference(body, record_id="0", now=now, find=self._find)
-            key = tuple(str(made[k]) for k in _REFERENCE_KEY)
-            table = self._tables["external_references"]
-            existing = next(
-                (x for x in table.values() if tuple(str(x[k]) for k in _REFERENCE_KEY) == key), None
-            )
-            updating = replace and existing is not None
-            if existing is not None and updating:
-                made = {**made, "id": existing["id"], "created_at": existing["created_at"]}
-            else:
-                made["id"] = self._new_id("external_references")
-            table[made["id"]] = made
-            result = copy.deepcopy(made)
-        self._notify("external_references", "updated" if updating else "created", result)
-        return result
-
-    def delete_reference(self, reference_id: str) -> None:
-        with self._lock:
-            if self._tables["external_references"].pop(reference_id, None) is None:
-                raise not_found("external_references", reference_id)
+    # -- users ------------------------------------------------------------------------------
 
     def add_user(self, full_name: str, email_address: str, headline: str | None) -> Record:
         with self._lock:
@@ -232,66 +93,187 @@ class KantataState:
             self._tables["users"][user_id] = user
             return copy.deepcopy(user)
 
-    # -- internals ------------------------------------------------------------------------
+    # -- approvals --------------------------------------------------------------------------
 
-    def _table(self, table: str) -> dict[str, Record]:
-        if table not in self._tables:
-            raise KeyError(f"unknown Kantata table {table!r}; one of {', '.join(TABLES)}")
-        return self._tables[table]
+    def submit(
+        self, table: str, body: Record, *, user_id: str | None = None
+    ) -> tuple[Record, list[Record]]:
+        """Create a submission (``timesheet_submissions`` or ``expense_report_submissions``).
 
-    def _find(self, table: str, record_id: str) -> Record | None:
-        return self._tables[table].get(record_id)
-
-    def _new_id(self, table: str) -> str:
-        value = self._next_id[table]
-        self._next_id[table] = value + 1
-        return str(value)
-
-    def _build(self, table: str, body: Record, now: dt.datetime, batch: list[Record]) -> Record:
-        if table == "workspaces":
-            return rec.new_workspace(body, record_id=self._new_id(table), now=stamp(now))
-        if table == "stories":
-            workspace_id = str(body.get("workspace_id") or "")
-            siblings = [*self._tables["stories"].values(), *batch]
-            position = 1 + sum(1 for s in siblings if s["workspace_id"] == workspace_id)
-            return rec.new_story(
-                body,
-                record_id=self._new_id(table),
-                now=stamp(now),
-                position=position,
-                find=self._find,
+        Its line items get ``active_submission_id`` (one ``updated`` event each). Returns the
+        submission and its items as they are now.
+        """
+        pending: Pending = []
+        with self._lock:
+            now = self.clock()
+            submission, items = approvals.new_submission(
+                table, body, record_id=self._new_id(table), now=stamp(now), find=self._find
             )
-        raise ApiError(405, [{"type": "system", "message": f"{table} cannot be created here"}])
+            self._tables[table][submission["id"]] = submission
+            self._apply(table, submission, items, now, user_id, pending)
+            result = copy.deepcopy(submission)
+        return result, self._done(pending)
 
-    def _log(
+    def resolve(
         self,
         table: str,
-        action: str,
-        before: Record | None,
-        after: Record | None,
+        submission_id: str,
+        verb: str,
+        *,
+        description: str | None = None,
+        user_id: str | None = None,
+    ) -> tuple[Record, list[Record]]:
+        """Approve, reject or cancel a pending submission (``verb``); its items follow."""
+        pending: Pending = []
+        with self._lock:
+            before = self._table(table).get(submission_id)
+            if before is None:
+                raise not_found(table, submission_id)
+            now = self.clock()
+            submission = approvals.resolve(before, verb, description, stamp(now))
+            self._tables[table][submission_id] = submission
+            items_table = approvals.ITEMS[table]
+            items = [
+                self._tables[items_table][i]
+                for i in submission["line_item_ids"]
+                if i in self._tables[items_table]
+            ]
+            self._apply(table, submission, items, now, user_id, pending)
+            result = copy.deepcopy(submission)
+        return result, self._done(pending)
+
+    def _apply(
+        self,
+        table: str,
+        submission: Record,
+        items: list[Record],
         now: dt.datetime,
         user_id: str | None,
+        pending: Pending,
     ) -> None:
-        self._events.record(
-            table, action, copy.deepcopy(before), copy.deepcopy(after), now=now, user_id=user_id
+        for item in items:
+            after = approvals.item_after(item, submission, stamp(now))
+            self._replace(approvals.ITEMS[table], item, after, now, user_id, pending)
+
+    # -- in-process helpers for tests and the demo ------------------------------------------
+
+    def log_time(
+        self,
+        workspace_id: str,
+        story_id: str | None,
+        user_id: str,
+        date: dt.date | str,
+        minutes: int,
+        approved: bool = False,
+        **fields: object,
+    ) -> Record:
+        """Log time as the user would in Kantata (``fields``: billable, notes, rate_in_cents).
+
+        With ``approved``, the entry is then submitted and approved, as a manager would.
+        """
+        entry = self.create(
+            "time_entries",
+            {
+                "workspace_id": workspace_id,
+                "story_id": story_id,
+                "user_id": user_id,
+                "date_performed": str(date),
+                "time_in_minutes": minutes,
+                **fields,
+            },
         )
+        return self.approve_time(entry["id"]) if approved else entry
 
-    def _drop_references(self, table: str, record_id: str) -> None:
-        subject_type = {v: k for k, v in rec.SUBJECT_TYPES.items()}[table]
-        refs = self._tables["external_references"]
-        for ref_id in [
-            i
-            for i, x in refs.items()
-            if x["subject_type"] == subject_type and x["subject_id"] == record_id
-        ]:
-            del refs[ref_id]
+    def submit_time(self, entry_ids: list[str]) -> Record:
+        """Submit time entries of one project and user for approval; the submission."""
+        return self._submit_items("time_entries", entry_ids)
 
-    def _notify(self, table: str, action: str, record: Record) -> None:
+    def approve_time(self, entry_id: str) -> Record:
+        """Approve a time entry; one time_entry:updated. The entry, approved.
+
+        An entry in a pending submission is approved with the rest of that submission; one
+        in none is submitted and approved in one step.
+        """
+        return self._approve("time_entries", entry_id)
+
+    def reject_time(self, entry_id: str) -> Record:
+        """Reject the pending submission holding a time entry; the entry."""
+        return self._resolve_item("time_entries", entry_id, "reject")
+
+    def log_expense(
+        self,
+        workspace_id: str,
+        user_id: str,
+        date: dt.date | str,
+        category: str,
+        amount_in_cents: int,
+        approved: bool = False,
+        **fields: object,
+    ) -> Record:
+        """Record an expense (``fields``: currency, billable, notes); ``approved`` as above."""
+        expense = self.create(
+            "expenses",
+            {
+                "workspace_id": workspace_id,
+                "user_id": user_id,
+                "date": str(date),
+                "category": category,
+                "amount_in_cents": amount_in_cents,
+                **fields,
+            },
+        )
+        return self.approve_expense(expense["id"]) if approved else expense
+
+    def submit_expenses(self, expense_ids: list[str]) -> Record:
+        """Put expenses of one project and user in an expense report; the submission."""
+        return self._submit_items("expenses", expense_ids)
+
+    def approve_expense(self, expense_id: str) -> Record:
+        """Approve an expense (submitting it first if needed); one expense:updated."""
+        return self._approve("expenses", expense_id)
+
+    def reject_expense(self, expense_id: str) -> Record:
+        """Reject the pending expense report holding an expense; the expense."""
+        return self._resolve_item("expenses", expense_id, "reject")
+
+    def _submit_items(self, items: str, ids: list[str]) -> Record:
+        first = self.get(items, ids[0]) if ids else None
+        body: Record = {
+            "line_item_ids": ids,
+            "workspace_id": first["workspace_id"] if first else None,
+            "title": "Submitted in the sandbox",
+        }
+        return self.submit(_SUBMISSIONS[items], body)[0]
+
+    def _approve(self, items: str, item_id: str) -> Record:
+        table = _SUBMISSIONS[items]
         with self._lock:
-            listeners = list(self._listeners)
-        for listener in listeners:
-            listener(table, action, record)
+            item = self._table(items).get(item_id)
+            if item is None:
+                raise not_found(items, item_id)
+            if item["approved"]:
+                return copy.deepcopy(item)
+            submission = self._find(table, str(item["active_submission_id"] or ""))
+            if submission is None or submission["status"] != "pending":
+                # Submitted and approved in one step: the item changes once, as one event.
+                submission = self._submit_quietly(table, item)
+            submission_id = submission["id"]
+        _, changed = self.resolve(table, submission_id, "approve")
+        return next(i for i in changed if i["id"] == item_id)
 
+    def _submit_quietly(self, table: str, item: Record) -> Record:
+        now = stamp(self.clock())
+        body = {"line_item_ids": [item["id"]], "workspace_id": item["workspace_id"], "title": "-"}
+        submission, _ = approvals.new_submission(
+            table, body, record_id=self._new_id(table), now=now, find=self._find
+        )
+        self._tables[table][submission["id"]] = submission
+        return submission
 
-def _same(before: Record, after: Record) -> bool:
-    return {**before, "updated_at": None} == {**after, "updated_at": None}
+    def _resolve_item(self, items: str, item_id: str, verb: str) -> Record:
+        item = self.get(items, item_id)
+        if item is None:
+            raise not_found(items, item_id)
+        submission_id = str(item["active_submission_id"] or "")
+        _, changed = self.resolve(_SUBMISSIONS[items], submission_id, verb)
+        return next(i for i in changed if i["id"] == item_id)
