@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 class ConnectorConfig(BaseModel):
     """Settings every connector has."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     base_url: str = Field(
         description="Root URL of the system's API.",
@@ -21,3 +21,37 @@ class ConnectorConfig(BaseModel):
         pattern=r"^https?://[^\s/]+",
     )
     timeout_seconds: float = Field(30.0, gt=0, le=300, description="Connect and read timeout.")
+    max_concurrency: int | None = Field(
+        None,
+        ge=1,
+        description="Requests in flight at once to this system, across every flow and worker "
+        "sharing the budget; empty for no limit.",
+    )
+    requests_per_minute: int | None = Field(
+        None,
+        ge=1,
+        description="Requests of any kind in any rolling minute; empty for no limit.",
+    )
+    reads_per_minute: int | None = Field(
+        None,
+        ge=1,
+        description="Reads (GET, HEAD) in any rolling minute; empty for no limit.",
+    )
+    writes_per_minute: int | None = Field(
+        None,
+        ge=1,
+        description="Writes (every other method) in any rolling minute; empty for no limit.",
+    )
+    daily_requests: int | None = Field(
+        None,
+        ge=1,
+        description="Requests in any rolling 24 hours (a daily API quota); empty for no limit. "
+        "Quotas the system reports in headers (Sforce-Limit-Info, X-RateLimit-*) are followed "
+        "too.",
+    )
+    max_quota_wait_seconds: float = Field(
+        10.0,
+        ge=0,
+        description="Longest a request waits for the budget; when a limit refills later, the "
+        "work is parked and retried when it has (RateLimited with retry_after).",
+    )

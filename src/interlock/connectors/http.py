@@ -2,6 +2,11 @@
 
 No ``httpx`` exception leaves this module. Each vendor passes a function that reads its own
 error body; the status code decides the exception type, so the engine can classify by type.
+
+Given ``limits`` (a connector config's quota fields) or a ``budget``, every authenticated
+request first takes a permit from the system's request budget (``interlock.quota``): reads
+count against read windows, writes against write windows; a 429 or limit answer pauses the
+budget for its Retry-After, and usage headers are learned.
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import email.utils
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -24,6 +30,7 @@ from interlock.exceptions import (
     RecordNotFound,
     RecordRejected,
 )
+from interlock.quota import Budget, Limits, Priority, QuotaSettings, budgets, current_priority
 
 ErrorReader = Callable[[httpx.Response], tuple[str, str | None, tuple[str, ...]]]
 """Reads a vendor error response into (message, vendor error code, fields)."""
@@ -42,6 +49,12 @@ def retry_after_seconds(value: str | None) -> float | None:
         return max(0.0, parsed.timestamp() - time.time())
 
 
+@dataclass(frozen=True)
+class _Permit:
+    priority: Priority
+    write: bool
+
+
 def _default_error_reader(response: httpx.Response) -> tuple[str, str | None, tuple[str, ...]]:
     return (f"HTTP {response.status_code}", None, ())
 
@@ -56,6 +69,16 @@ class VendorHttp:
         timeout: Seconds for connect and read.
         auth_headers: Called before each request for fresh auth headers.
         on_unauthorized: Called once on a 401 to refresh credentials; the request is repeated.
+        headers: Sent with every request.
+        read_retries: Inline retries of a read that failed transiently.
+        max_inline_wait: Longest wait before an inline retry.
+        budget: The request budget to draw from. Else the one registered for ``system`` in
+            ``interlock.quota.budgets``, else one built from ``limits``.
+        limits: Quota settings (a ``ConnectorConfig`` has them) or ``Limits``; the system's
+            shared budget is taken from ``interlock.quota.budgets``. Token requests
+            (``auth=False``) are not metered.
+        default_priority: Priority of requests that name none and run outside any
+            ``interlock.quota.prioritized`` block.
     """
 
     def __init__(
@@ -70,8 +93,19 @@ class VendorHttp:
         headers: Mapping[str, str] | None = None,
         read_retries: int = 2,
         max_inline_wait: float = 2.0,
+        budget: Budget | None = None,
+        limits: QuotaSettings | Limits | None = None,
+        default_priority: Priority = Priority.DEFAULT,
     ) -> None:
         self.system = system
+        if budget is None:
+            budget = budgets.registered(system)
+        if budget is None and limits is not None:
+            if not isinstance(limits, Limits):
+                limits = Limits.from_settings(limits, timeout=timeout)
+            budget = budgets.for_system(system, limits, base_url)
+        self.budget = budget
+        self.default_priority = default_priority
         self.read_retries = read_retries
         self.max_inline_wait = max_inline_wait
         self._read_error = read_error
@@ -89,17 +123,45 @@ class VendorHttp:
         data: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         auth: bool = True,
+        priority: Priority | None = None,
+        write: bool | None = None,
     ) -> httpx.Response:
         """Send a request; return the response when 2xx or 3xx, raise a ConnectorError else.
 
         Reads (GET, HEAD) that fail transiently are tried again here, up to ``read_retries``
         times, when the wait asked for is short; everything else is left to the engine, whose
         retries are durable and whose writes are checked before they are repeated.
+
+        Args:
+            method: HTTP method.
+            url: Path under the base URL, or an absolute URL.
+            json: Body to send as JSON.
+            params: Query parameters.
+            data: Form body.
+            headers: Extra headers.
+            auth: Send auth headers (and draw from the budget).
+            priority: Budget priority; else the enclosing ``prioritized`` block's, else
+                ``default_priority``.
+            write: Counts against write windows; by default every method but GET/HEAD/OPTIONS
+                (a query sent by POST can say ``write=False``).
         """
+        if priority is None:
+            priority = current_priority()
+        permit = _Permit(
+            self.default_priority if priority is None else priority,
+            method.upper() not in _SAFE_METHODS if write is None else write,
+        )
         for attempt in range(self.read_retries + 1):
             try:
                 return self._once(
-                    method, url, json=json, params=params, data=data, headers=headers, auth=auth
+                    method,
+                    url,
+                    json=json,
+                    params=params,
+                    data=data,
+                    headers=headers,
+                    auth=auth,
+                    permit=permit,
                 )
             except (ConnectorUnavailable, RateLimited) as exc:
                 wait = self._inline_wait(method, exc, attempt)
@@ -125,17 +187,30 @@ class VendorHttp:
         data: Mapping[str, str] | None,
         headers: Mapping[str, str] | None,
         auth: bool,
+        permit: _Permit,
     ) -> httpx.Response:
-        response = self._send(
-            method, url, json=json, params=params, data=data, headers=headers, auth=auth
-        )
+        def send() -> httpx.Response:
+            if self.budget is None or not auth:
+                return self._send(
+                    method, url, json=json, params=params, data=data, headers=headers, auth=auth
+                )
+            with self.budget.acquire(permit.priority, write=permit.write) as lease:
+                response = self._send(
+                    method, url, json=json, params=params, data=data, headers=headers, auth=auth
+                )
+                lease.learn(response.headers)
+                return response
+
+        response = send()
         if response.status_code == 401 and auth and self._on_unauthorized is not None:
             self._on_unauthorized()
-            response = self._send(
-                method, url, json=json, params=params, data=data, headers=headers, auth=auth
-            )
+            response = send()
         if response.status_code >= 400:
-            raise self.error_for(response)
+            error = self.error_for(response)
+            if isinstance(error, RateLimited) and self.budget is not None:
+                pause = error.retry_after
+                self.budget.pause_for(self.budget.limits.default_pause if pause is None else pause)
+            raise error
         return response
 
     def _send(

@@ -218,13 +218,20 @@ def finish(
     )
 
 
-def retry_later(conn: sa.Connection, run_id: str, at: dt.datetime, error: dict[str, Any]) -> None:
-    """Give up the lease and come back at ``at``."""
+def retry_later(
+    conn: sa.Connection,
+    run_id: str,
+    at: dt.datetime,
+    error: dict[str, Any],
+    *,
+    count_attempt: bool = True,
+) -> None:
+    """Give up the lease and come back at ``at`` (a failed attempt, unless told otherwise)."""
     conn.execute(
         sa.update(flow_runs)
         .where(flow_runs.c.id == run_id)
         .values(
-            attempts=flow_runs.c.attempts + 1,
+            attempts=flow_runs.c.attempts + (1 if count_attempt else 0),
             next_attempt_at=at,
             error=error,
             lease_owner=None,
@@ -232,6 +239,20 @@ def retry_later(conn: sa.Connection, run_id: str, at: dt.datetime, error: dict[s
             updated_at=now(),
         )
     )
+
+
+def due_within(store: Any, horizon: dt.timedelta) -> bool:
+    """True when a running run is due within ``horizon`` (a retry waiting its turn)."""
+    with store.transaction("looking for due runs") as conn:
+        found = conn.execute(
+            sa.select(flow_runs.c.id)
+            .where(
+                flow_runs.c.status == RunStatus.RUNNING,
+                flow_runs.c.next_attempt_at <= now() + horizon,
+            )
+            .limit(1)
+        ).first()
+    return found is not None
 
 
 def listing(

@@ -258,3 +258,51 @@ counters = sa.Table(
     sa.Column("value", sa.BigInteger, nullable=False),
 )
 """Business counters (echoes dropped, stale events, ...)."""
+
+
+# Quota budgets shared by every worker (interlock.quota). Times are epoch seconds.
+quota_state = sa.Table(
+    "quota_state",
+    metadata,
+    sa.Column("system", sa.String(200), primary_key=True),
+    sa.Column("paused_until", sa.Float, nullable=False, server_default="0"),
+    sa.Column("learned_limit", sa.Integer, nullable=True),
+    sa.Column("learned_used", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("learned_foreign", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("learned_reset_at", sa.Float, nullable=True),
+    sa.Column("learned_stale_at", sa.Float, nullable=True),
+    sa.Column("learned_probe_at", sa.Float, nullable=True),
+)
+"""One row per system: the pause asked by the vendor and the quota its headers reported."""
+
+quota_slots = sa.Table(
+    "quota_slots",
+    metadata,
+    sa.Column("system", sa.String(200), primary_key=True),
+    sa.Column("slot", sa.Integer, primary_key=True),
+    sa.Column("holder", sa.String(120), nullable=True),
+    sa.Column("lease_until", sa.Float, nullable=True),
+)
+"""Concurrency slots 0..max-1 of a system; a slot whose lease ran out is free again."""
+
+quota_windows = sa.Table(
+    "quota_windows",
+    metadata,
+    sa.Column("system", sa.String(200), primary_key=True),
+    sa.Column("window_name", sa.String(40), primary_key=True),
+    sa.Column("window_start", sa.BigInteger, primary_key=True),
+    sa.Column("used", sa.Integer, nullable=False, server_default="0"),
+)
+"""Requests per bucket (a slice of a window, start in epoch ms) of each rate window."""
+
+quota_waiters = sa.Table(
+    "quota_waiters",
+    metadata,
+    sa.Column("system", sa.String(200), primary_key=True),
+    sa.Column("waiter", sa.String(120), primary_key=True),
+    sa.Column("priority", sa.SmallInteger, nullable=False),
+    sa.Column("is_write", sa.Boolean, nullable=False),
+    sa.Column("since", sa.Float, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
+)
+"""Requests waiting for a permit, so that lower priorities leave them room."""
