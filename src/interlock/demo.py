@@ -41,6 +41,7 @@ class DemoResult:
     won: int = 0
     psa_projects: int = 0
     psa_tasks: int = 0
+    scheduler_demand: int = 0
     erp_customers: int = 0
     erp_projects: int = 0
     mobilized: int = 0
@@ -83,7 +84,7 @@ def sandboxes(firm: Firm) -> Iterator[dict[str, Any]]:
     Yields a dict with each sandbox's ``state``, ``url`` and the demo credentials (as an
     environment mapping and a topology document).
     """
-    from interlock.sandbox import kantata, netsuite, salesforce
+    from interlock.sandbox import float_, kantata, netsuite, salesforce
     from interlock.sandbox.faults import Faults
 
     sf_state = salesforce.SalesforceState()
@@ -92,17 +93,23 @@ def sandboxes(firm: Firm) -> Iterator[dict[str, Any]]:
     netsuite.seed_from_firm(ns_state, firm)
     kt_state = kantata.KantataState()
     kantata.seed_from_firm(kt_state, firm)
+    # Float's real limits (200 reads, 100 writes a minute) would stretch a demo to minutes;
+    # the demo's Float answers as fast as it can. bench/connector_limits.py runs the limits.
+    fl_state = float_.FloatState(reads_per_minute=None, writes_per_minute=None)
+    float_.seed_from_firm(fl_state, firm)
     ns_credentials = netsuite_credentials(ns_state)
-    faults = {name: Faults() for name in ("salesforce", "netsuite", "kantata")}
+    faults = {name: Faults() for name in ("salesforce", "netsuite", "kantata", "float")}
     with (
         SandboxServer(salesforce.create_app(sf_state, faults["salesforce"])) as sf,
         SandboxServer(netsuite.create_app(ns_state, faults["netsuite"])) as ns,
         SandboxServer(kantata.create_app(kt_state, faults["kantata"])) as kt,
+        SandboxServer(float_.create_app(fl_state, faults["float"])) as fl,
     ):
         environ = {
             "SF_CLIENT_ID": salesforce.DEMO_CLIENT_ID,
             "SF_CLIENT_SECRET": salesforce.DEMO_CLIENT_SECRET,
             "KANTATA_TOKEN": kantata.DEMO_TOKEN,
+            "FLOAT_TOKEN": float_.DEMO_TOKEN,
             "NS_CLIENT_ID": ns_credentials["client_id"],
             "NS_CERTIFICATE_ID": ns_credentials["certificate_id"],
             "NS_PRIVATE_KEY": ns_credentials["private_key_pem"],
@@ -123,6 +130,17 @@ def sandboxes(firm: Firm) -> Iterator[dict[str, Any]]:
                     "type": "kantata",
                     "base_url": kt.base_url,
                     "credentials": {"access_token": {"env": "KANTATA_TOKEN"}},
+                },
+                "float": {
+                    "role": "scheduler",
+                    "type": "float",
+                    "base_url": fl.base_url,
+                    "credentials": {"access_token": {"env": "FLOAT_TOKEN"}},
+                    "options": {
+                        "user_agent": "Interlock demo (ops@halcyon.example)",
+                        "reads_per_minute": 60_000,
+                        "writes_per_minute": 60_000,
+                    },
                 },
                 "netsuite": {
                     "role": "erp",
@@ -146,11 +164,17 @@ def sandboxes(firm: Firm) -> Iterator[dict[str, Any]]:
             "salesforce": sf_state,
             "netsuite": ns_state,
             "kantata": kt_state,
+            "float": fl_state,
             "opportunities": opportunity_ids,
             "environ": environ,
             "topology": topology,
             **{f"{name}_faults": f for name, f in faults.items()},
-            "urls": {"salesforce": sf.base_url, "netsuite": ns.base_url, "kantata": kt.base_url},
+            "urls": {
+                "salesforce": sf.base_url,
+                "netsuite": ns.base_url,
+                "kantata": kt.base_url,
+                "float": fl.base_url,
+            },
         }
 
 
@@ -242,6 +266,9 @@ def _edit_a_won_deal(hub: Hub, env: dict[str, Any], firm: Firm) -> None:
 def _collect(hub: Hub, env: dict[str, Any], firm: Firm, result: DemoResult) -> None:
     result.psa_projects = len(env["kantata"].records("workspaces"))
     result.psa_tasks = len(env["kantata"].records("stories"))
+    result.scheduler_demand = len(
+        [t for t in env["float"].records("tasks") if "[interlock:" in str(t.get("notes", ""))]
+    )
     result.erp_customers = len(env["netsuite"].records("customer"))
     result.erp_projects = len(env["netsuite"].records("job"))
     names = {env["opportunities"][d.key]: d.name for d in firm.deals}

@@ -10,8 +10,10 @@ from interlock.connectors import build_connector
 from interlock.connectors.base import Connector
 from interlock.engine import Engine, RetryPolicy, Source
 from interlock.engine.flow import Flow
+from interlock.engine.worker import Fabric
 from interlock.exceptions import ConfigError
 from interlock.flows import FLOW_TYPES
+from interlock.quota import LocalBudget, budgets
 from interlock.settings import Settings
 from interlock.store import Store
 from interlock.topology import Role, Topology
@@ -29,6 +31,8 @@ class Hub:
 
     def close(self) -> None:
         """Release connections."""
+        for channel in self.engine.fabric:
+            channel.close()
         for connector in self.systems.values():
             connector.close()
         self.store.close()
@@ -44,10 +48,21 @@ def build_hub(
     worker: str | None = None,
 ) -> Hub:
     """Build the hub. Every configuration error surfaces here, before any work starts."""
-    systems = {
-        name: build_connector(name, spec, environ, source)
-        for name, spec in topology.systems.items()
-    }
+    store = Store(settings.database_url)
+    store.upgrade()  # idempotent; the shared request budgets below need their tables
+    shared = store.engine.dialect.name == "postgresql"
+    if shared:
+        # Several worker processes: vendor budgets are shared through the database. On the
+        # single-node SQLite default each process keeps its budgets in memory.
+        budgets.use_database(store.engine)
+    try:
+        systems = {
+            name: build_connector(name, spec, environ, source)
+            for name, spec in topology.systems.items()
+        }
+    finally:
+        if shared:
+            budgets.use(LocalBudget)  # only this hub's connectors share through its database
     roles: dict[str, str] = {}
     for member in Role:
         names = [n for n, s in topology.systems.items() if s.role == member]
@@ -65,7 +80,7 @@ def build_hub(
         for role_name, kind in flow.sources:
             if role_name in roles and Source(roles[role_name], kind) not in sources:
                 sources.append(Source(roles[role_name], kind))
-    store = Store(settings.database_url)
+    fabric = _fabric(store)
     engine = Engine(
         store,
         systems,
@@ -76,5 +91,19 @@ def build_hub(
         lease=dt.timedelta(seconds=settings.lease_seconds),
         policy=policy,
         worker=worker,
+        fabric=fabric,
     )
     return Hub(store, systems, roles, flows, engine)
+
+
+def _fabric(store: Store) -> list[Fabric]:
+    """The NATS channels switched on by INTERLOCK_NATS_PUBLISH / INTERLOCK_NATS_CONSUME."""
+    from interlock.fabric import NatsInbound, NatsSettings, OutboxRelay
+
+    settings = NatsSettings()
+    channels: list[Fabric] = []
+    if settings.publish:
+        channels.append(OutboxRelay(store, settings))
+    if settings.consume:
+        channels.append(NatsInbound(store, settings))
+    return channels

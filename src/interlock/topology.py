@@ -56,7 +56,10 @@ class SystemSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: Role
     type: str = Field(min_length=1, description="Connector type, e.g. salesforce.")
-    base_url: str = Field(pattern=r"^https?://[^\s/]+")
+    base_url: str = Field(
+        pattern=r"^(https?://[^\s/]+|file:///\S*)",
+        description="API root (http/https), or file:///folder for file-drop connectors.",
+    )
     credentials: dict[str, EnvRef] = Field(default_factory=dict)
     options: dict[str, Any] = Field(default_factory=dict)
 

@@ -62,6 +62,7 @@ def _summary(result: DemoResult) -> Table:
         ("Projects mobilised (won → ready)", str(result.mobilized)),
         ("Projects created in Kantata (PSA)", str(result.psa_projects)),
         ("Tasks created in Kantata", str(result.psa_tasks)),
+        ("Staffing demand allocations in Float", str(result.scheduler_demand)),
         ("Customers in NetSuite (ERP)", str(result.erp_customers)),
         ("Projects (jobs) created in NetSuite", str(result.erp_projects)),
         ("Deals rejected for bad metadata", str(len(result.rejections))),

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from interlock.cli.faults import faults_app
 from interlock.cli.operations import exceptions_app, holds_app, replay_command, runs_app
 from interlock.cli.tryton import tryton_app
 from interlock.exceptions import ConfigError, InterlockError
@@ -33,6 +34,7 @@ app.add_typer(tryton_app, name="tryton")
 app.add_typer(exceptions_app, name="exceptions")
 app.add_typer(holds_app, name="holds")
 app.add_typer(runs_app, name="runs")
+app.add_typer(faults_app, name="faults")
 app.command("replay")(replay_command)
 app.add_typer(db_app, name="db")
 app.add_typer(contracts_app, name="contracts")

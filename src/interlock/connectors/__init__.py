@@ -50,7 +50,8 @@ CONNECTOR_TYPES: dict[str, ConnectorType] = {
             "netsuite",
             "interlock.connectors.netsuite:NetSuiteConnector",
             "interlock.connectors.netsuite:NetSuiteConfig",
-            "NetSuite SuiteTalk REST (ERP): customers, projects (jobs).",
+            "NetSuite SuiteTalk REST (ERP): customers, projects and tasks, employees, "
+            "allocations, time bills, expense reports, invoices.",
         ),
         ConnectorType(
             "tryton",
@@ -60,10 +61,29 @@ CONNECTOR_TYPES: dict[str, ConnectorType] = {
             "time, invoices.",
         ),
         ConnectorType(
+            "csv_drop",
+            "interlock.connectors.csvdrop:CsvDropConnector",
+            "interlock.connectors.csvdrop:CsvDropConfig",
+            "CSV file drops (legacy, on-premises): approved time in, general-ledger journals out.",
+        ),
+        ConnectorType(
+            "example_crm",
+            "interlock.connectors.example:ExampleCrmConnector",
+            "interlock.connectors.example:ExampleCrmConfig",
+            "Example CRM (the connector guide's worked example): deals and companies.",
+        ),
+        ConnectorType(
+            "float",
+            "interlock.connectors.float_:FloatConnector",
+            "interlock.connectors.float_:FloatConfig",
+            "Float API v3 (resource scheduling): projects, placeholder demand, allocations.",
+        ),
+        ConnectorType(
             "kantata",
             "interlock.connectors.kantata:KantataConnector",
             "interlock.connectors.kantata:KantataConfig",
-            "Kantata OX API v1 (PSA): workspaces and stories.",
+            "Kantata OX API v1 (PSA): workspaces, stories, approved time and expenses, "
+            "allocations.",
         ),
     )
 }

@@ -152,6 +152,10 @@ class Connector(ABC):
         """Native id of the record we wrote for ``canonical_id``, or None."""
         raise NotImplementedError(f"{self.type} cannot look up {kind}")
 
+    def flush(self) -> object:
+        """Write out anything buffered (file-drop connectors batch their output)."""
+        return None
+
     @abstractmethod
     def close(self) -> None:
         """Release connections."""

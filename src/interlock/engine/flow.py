@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from interlock.connectors.base import Connector
 from interlock.engine.retry import RetryPolicy
 from interlock.events import CloudEvent
+from interlock.quota import Priority
 from interlock.store import Store, fingerprints
 
 
@@ -112,6 +113,8 @@ class Flow:
     required_roles: ClassVar[tuple[str, ...]] = ()
     sources: ClassVar[tuple[tuple[str, str], ...]] = ()
     """(role, kind) pairs whose changes this flow needs polled."""
+    priority: ClassVar[Priority] = Priority.DEFAULT
+    """Priority of this flow's requests when a vendor budget is scarce (invoices, time first)."""
     blocks: ClassVar[tuple[str, ...]] = ()
     """Flows held for the business key while a run of this flow is failed."""
     retry_policies: ClassVar[Mapping[str, RetryPolicy]] = {}

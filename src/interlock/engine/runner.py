@@ -33,6 +33,7 @@ from interlock.exceptions import (
     StoreError,
     Team,
 )
+from interlock.quota import QUOTA_CODE, prioritized
 from interlock.store import (
     Store,
     audit,
@@ -151,10 +152,11 @@ class Runner:
             )
             try:
                 output: dict[str, Any] = {}
-                if ctx.outcome_unknown and name in lookups:
-                    output = lookups[name](ctx)
-                if not output:
-                    output = step(ctx)
+                with prioritized(flow.priority):
+                    if ctx.outcome_unknown and name in lookups:
+                        output = lookups[name](ctx)
+                    if not output:
+                        output = step(ctx)
             except Exception as exc:  # noqa: BLE001 - every failure becomes a recorded state
                 return self._failed(flow, run, name, exc, ctx)
             with self.store.transaction("recording a step") as conn:
@@ -206,6 +208,11 @@ class Runner:
             )
         policy = flow.retry_policies.get(step, self.policy)
         with self.store.transaction("recording a failure") as conn:
+            if isinstance(exc, RateLimited) and exc.code == QUOTA_CODE:
+                # Our own budget is spent until it refills: park, without using an attempt.
+                wait = dt.timedelta(seconds=exc.retry_after or 1.0)
+                runs.retry_later(conn, run.id, now() + wait, info, count_attempt=False)
+                return runs.RunStatus.RUNNING
             if not isinstance(exc, ContractViolation) and policy.should_retry(ctx.attempt, exc):
                 delay = policy.delay(ctx.attempt, exc)
                 runs.retry_later(conn, run.id, now() + dt.timedelta(seconds=delay), info)

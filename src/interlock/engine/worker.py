@@ -11,6 +11,7 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from interlock.connectors.base import Connector
 from interlock.engine.dispatch import dispatch_entry
@@ -19,9 +20,21 @@ from interlock.engine.ingest import poll
 from interlock.engine.retry import RetryPolicy
 from interlock.engine.runner import Runner
 from interlock.exceptions import ConfigError, InterlockError
-from interlock.store import Store, journal
+from interlock.store import Store, journal, runs
 
 log = logging.getLogger("interlock.engine")
+
+
+class Fabric(Protocol):
+    """An event channel the worker drives each round (the NATS relay or inbound)."""
+
+    def once(self) -> int:
+        """Move one batch; return how many events moved."""
+        ...
+
+    def close(self) -> None:
+        """Release the connection."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -62,6 +75,7 @@ class Engine:
         lease: dt.timedelta = dt.timedelta(seconds=30),
         policy: RetryPolicy | None = None,
         worker: str | None = None,
+        fabric: Sequence[Fabric] = (),
     ) -> None:
         self.store = store
         self.systems = systems
@@ -71,6 +85,7 @@ class Engine:
         self.batch = batch
         self.lease = lease
         self.worker = worker or worker_id()
+        self.fabric = list(fabric)
         for flow in flows:
             for role in flow.required_roles:
                 if role not in roles:
@@ -110,14 +125,29 @@ class Engine:
         done = self.ingest()
         done += self.dispatch()
         done += self.runner.run_due(self.batch)
+        for connector in self.systems.values():
+            connector.flush()  # file drops write their batches
+        for channel in self.fabric:  # NATS: relay the outbox, journal inbound events
+            try:
+                done += channel.once()
+            except InterlockError as exc:
+                log.warning("event fabric round failed: %s", exc)
         return done
 
     def run_until_idle(self, timeout: float = 60.0, settle_rounds: int = 2) -> None:
-        """Work until ``settle_rounds`` rounds in a row find nothing to do (or ``timeout``)."""
+        """Work until nothing is left to do now or within a second (or until ``timeout``).
+
+        For demos, tests and one-shot jobs; ``settle_rounds`` idle rounds in a row end it.
+        """
         deadline = time.monotonic() + timeout
         idle = 0
         while idle < settle_rounds and time.monotonic() < deadline:
-            idle = idle + 1 if self.work_once() == 0 else 0
+            if self.work_once():
+                idle = 0
+            elif runs.due_within(self.store, dt.timedelta(seconds=1)):
+                time.sleep(0.02)
+            else:
+                idle += 1
 
     def run_forever(self, stop: threading.Event, poll_seconds: float = 0.5) -> None:
         """Work until ``stop`` is set; sleep ``poll_seconds`` when idle."""

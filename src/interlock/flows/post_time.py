@@ -31,6 +31,7 @@ from interlock.exceptions import (
     Team,
 )
 from interlock.model import ApprovalState, TimeEntry
+from interlock.quota import Priority
 from interlock.store import xref
 
 
@@ -47,6 +48,7 @@ class PostTime(Flow):
     name: ClassVar[str] = "post_time"
     triggers: ClassVar[frozenset[str]] = frozenset({event_type("time_entry", "approved")})
     required_roles: ClassVar[tuple[str, ...]] = ("erp",)
+    priority: ClassVar[Priority] = Priority.TIME
     sources: ClassVar[tuple[tuple[str, str], ...]] = (
         ("psa", "time_entry"),
         ("legacy", "time_entry"),

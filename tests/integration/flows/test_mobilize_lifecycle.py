@@ -89,7 +89,7 @@ def test_won_deals_arrive_in_psa_and_erp_with_their_contracted_rates(
     assert sum(Decimal(d["hours"]) for d in demand) == sum(
         line.hours for d in firm.deals if d.key in good for line in d.lines
     )
-    assert set(systems) == {"kantata", "netsuite"}
+    assert set(systems) == {"kantata", "netsuite", "float"}
 
 
 def test_replaying_every_change_creates_nothing_new(
