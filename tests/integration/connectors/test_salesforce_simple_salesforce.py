@@ -139,7 +139,6 @@ class HttpsServer:
             lifespan="off",
             ssl_certfile=str(tls.cert),
             ssl_keyfile=str(tls.key),
-            timeout_graceful_shutdown=1,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
