@@ -38,6 +38,7 @@ from starlette.routing import Route
 from interlock.sandbox.example.records import RESOURCES, ApiError, Record, error_body
 from interlock.sandbox.example.state import ExampleCrmState, stamp
 from interlock.sandbox.faults import FaultMiddleware, Faults
+from interlock.sandbox.wire import BodyError, json_object
 
 Handler = Callable[[Request], Awaitable[Response]]
 MAX_LIMIT = 100
@@ -135,12 +136,12 @@ def _resource(request: Request) -> str:
 
 async def _body(request: Request) -> Record:
     try:
-        body = orjson.loads(await request.body())
-    except orjson.JSONDecodeError:
-        raise ApiError(400, "bad_request", "the body is not JSON") from None
-    if not isinstance(body, dict):
-        raise ApiError(400, "bad_request", "the body must be a JSON object")
-    return body
+        return await json_object(request)
+    except BodyError as exc:
+        message = (
+            "the body is not JSON" if exc.reason == "not_json" else "the body must be a JSON object"
+        )
+        raise ApiError(400, "bad_request", message) from None
 
 
 def _limit(value: str | None) -> int:

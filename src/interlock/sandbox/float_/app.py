@@ -14,7 +14,6 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import orjson
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -35,6 +34,7 @@ from interlock.sandbox.float_.wire import (
     fault_body,
     not_found,
 )
+from interlock.sandbox.wire import BodyError, bearer_token, json_object
 
 API = "/v3"
 Handler = Callable[[Request], Awaitable[Response]]
@@ -108,20 +108,18 @@ def _table(request: Request) -> str:
     return request.url.path.removeprefix(API + "/").split("/")[0]
 
 
-def _bearer(request: Request) -> str | None:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    return token.strip() or None if scheme.lower() == "bearer" else None
+_bearer = bearer_token
 
 
 async def _body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
     try:
-        body = orjson.loads(raw) if raw.strip() else {}
-    except orjson.JSONDecodeError:
-        raise bad_request("Invalid JSON data in request body: Syntax error.") from None
-    if not isinstance(body, dict):
-        raise bad_request("The request body must be a JSON object.")
-    return body
+        return await json_object(request, empty_is_object=True)
+    except BodyError as exc:
+        raise bad_request(
+            "Invalid JSON data in request body: Syntax error."
+            if exc.reason == "not_json"
+            else "The request body must be a JSON object."
+        ) from None
 
 
 def create_app(state: FloatState | None = None, faults: Faults | None = None) -> Starlette:

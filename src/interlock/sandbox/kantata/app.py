@@ -12,7 +12,6 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import orjson
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -37,6 +36,7 @@ from interlock.sandbox.kantata.events import shown
 from interlock.sandbox.kantata.state import KantataState
 from interlock.sandbox.kantata.tables import TABLES
 from interlock.sandbox.kantata.views import render, select
+from interlock.sandbox.wire import BodyError, bearer_token, json_object
 
 API = "/api/v1"
 WRAPPERS: dict[str, tuple[str, int]] = {
@@ -197,20 +197,18 @@ def _table(request: Request) -> str:
     return request.url.path.removeprefix(API + "/").split("/")[0]
 
 
-def _bearer(request: Request) -> str | None:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    return token.strip() or None if scheme.lower() == "bearer" else None
+_bearer = bearer_token
 
 
 async def _body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
     try:
-        body = orjson.loads(raw) if raw.strip() else {}
-    except orjson.JSONDecodeError:
-        raise bad_request("request body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise bad_request("request body must be a JSON object")
-    return body
+        return await json_object(request, empty_is_object=True)
+    except BodyError as exc:
+        raise bad_request(
+            "request body is not valid JSON"
+            if exc.reason == "not_json"
+            else "request body must be a JSON object"
+        ) from None
 
 
 def create_app(state: KantataState | None = None, faults: Faults | None = None) -> Starlette:

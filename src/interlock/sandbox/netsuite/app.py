@@ -42,6 +42,7 @@ from interlock.sandbox.netsuite.schema import Kind, Renderer
 from interlock.sandbox.netsuite.sqlvalues import TABLES
 from interlock.sandbox.netsuite.state import NetSuiteState, not_found
 from interlock.sandbox.netsuite.suiteql import parse_query
+from interlock.sandbox.wire import BodyError, json_object
 
 RECORD_PATH = "/services/rest/record/v1"
 SUITEQL_PATH = "/services/rest/query/v1/suiteql"
@@ -67,12 +68,14 @@ def _href(request: Request) -> Callable[[str, str], str]:
 
 async def _body(request: Request) -> dict[str, Any]:
     try:
-        body = orjson.loads(await request.body())
-    except orjson.JSONDecodeError:
-        raise NsError(400, "The request body is not valid JSON.", "INVALID_CONTENT") from None
-    if not isinstance(body, dict):
-        raise NsError(400, "The request body must be a JSON object.", "INVALID_CONTENT")
-    return body
+        return await json_object(request)
+    except BodyError as exc:
+        message = (
+            "The request body is not valid JSON."
+            if exc.reason == "not_json"
+            else "The request body must be a JSON object."
+        )
+        raise NsError(400, message, "INVALID_CONTENT") from None
 
 
 def _key(state: NetSuiteState, type_name: str, key: str) -> str:
