@@ -39,7 +39,8 @@ def hub(env: dict[str, Any], db_url: str) -> Iterator[Hub]:
         Settings(database_url=db_url),
         parse_topology(env["topology"]),
         environ=env["environ"],
-        policy=RetryPolicy(max_attempts=8, base_seconds=0.01, max_seconds=0.1),
+        # One step makes a request per task at 30% failures: give it room to get through.
+        policy=RetryPolicy(max_attempts=30, base_seconds=0.01, max_seconds=0.05),
     )
     built.store.upgrade()
     yield built
