@@ -41,6 +41,7 @@ class Role(StrEnum):
     SCHEDULER = "scheduler"
     ERP = "erp"
     LEGACY = "legacy"
+    WEBHOOK = "webhook"
 
 
 class EnvRef(BaseModel):

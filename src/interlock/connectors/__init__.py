@@ -85,6 +85,13 @@ CONNECTOR_TYPES: dict[str, ConnectorType] = {
             "Kantata OX API v1 (PSA): workspaces, stories, approved time and expenses, "
             "allocations.",
         ),
+        ConnectorType(
+            "webhook",
+            "interlock.connectors.webhook:WebhookConnector",
+            "interlock.connectors.webhook:WebhookConfig",
+            "Outbound webhooks: canonical events POSTed (signed, idempotency-keyed) to a "
+            "subscriber's endpoint, many in flight at once.",
+        ),
     )
 }
 """Connector type name (as written in the topology) → where its code lives."""

@@ -10,7 +10,7 @@ not stored will run again.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -99,6 +99,8 @@ class StepContext:
 
 
 Step = Callable[[StepContext], dict[str, Any]]
+BatchStep = Callable[[Sequence[StepContext]], list[dict[str, Any] | BaseException]]
+"""A step for many runs at once: one outcome per context, in order (an output or an error)."""
 
 
 class Flow:
@@ -128,6 +130,21 @@ class Flow:
         """
         return {}
 
+    def batch_steps(self) -> Mapping[str, BatchStep]:
+        """Steps that can run for many runs in one call (a vendor batch API, pipelined HTTP).
+
+        When several claimed runs of this flow are at the same step and it is named here, the
+        engine calls the batch version once with their contexts. The result is positional: a
+        dict is that run's output, an exception instance is that run's failure, classified as
+        if the step had raised it. If the call itself raises, every run in it fails with that
+        error. Runs retrying after an unknown outcome use the single step and its look-up.
+        """
+        return {}
+
+    def wants(self, event_type: str) -> bool:
+        """Whether events of ``event_type`` go to this flow (default: it is in ``triggers``)."""
+        return event_type in self.triggers
+
     def hold_keys(self, event: CloudEvent, key: str, systems: Mapping[str, Connector]) -> list[str]:
         """The keys whose holds block this flow for ``event`` (default: its business key)."""
         return [key]
@@ -137,6 +154,10 @@ class Flow:
     ) -> list[tuple[str, tuple[str, ...]]]:
         """Holds to place when a run fails finally: (key, blocked flows) pairs."""
         return [(business_key, self.blocks)] if self.blocks else []
+
+    def holds_for(self, ctx: StepContext) -> list[tuple[str, tuple[str, ...]]]:
+        """Holds to place when ``ctx``'s run fails finally (default: ``holds_on_failure``)."""
+        return self.holds_on_failure(ctx.business_key, ctx.outputs)
 
     def check_payload(
         self, payload: dict[str, Any], event: CloudEvent, systems: Mapping[str, Connector]

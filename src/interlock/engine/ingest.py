@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+from pydantic import BaseModel
 
 from interlock.connectors.base import Connector, NativeChange
 from interlock.events import CloudEvent, event_type
-from interlock.model import canonical_id
+from interlock.exceptions import ContractViolation, FieldProblem
+from interlock.model import CONTRACTS, canonical_id, validate_contract
 from interlock.store import Store, counters, fingerprints, journal
 
 _EVENTS = uuid.UUID("0b8e2f5e-4f7a-4c55-8f1e-7f3a0d6c9e11")
@@ -105,3 +108,82 @@ def poll(store: Store, connector: Connector, kind: str, limit: int = 200) -> tup
     page = connector.read_changes(kind, position, limit)
     moved = (kind, page.cursor) if page.cursor != position else None
     return journal_changes(store, connector, page.changes, cursor=moved), page.more
+
+
+SUBMIT_INVALID_TYPE = "interlock.submit.invalid.v1"
+
+
+@dataclass
+class Submitted:
+    """What became of submitted events."""
+
+    journaled: int = 0
+    duplicates: int = 0
+    rejected: list[ContractViolation] = field(default_factory=list)
+
+
+def _contract_of(event: CloudEvent) -> type[BaseModel] | None:
+    parts = event.type.split(".")
+    return CONTRACTS.get(parts[1]) if len(parts) >= 4 and parts[0] == "interlock" else None
+
+
+def submit(store: Store, events: Sequence[CloudEvent]) -> Submitted:
+    """Journal canonical events handed to the hub (API, bulk loads), in one transaction.
+
+    Each event's ``data`` must satisfy the canonical contract its type names
+    (``interlock.time_entry.approved.v1`` → ``time_entry``). An event that does not is not
+    lost: it is journaled as ``interlock.submit.invalid.v1`` with the original event and every
+    broken rule (no flow triggers on that type), and its error is returned. A repeat of an
+    event already journaled (same source and id) is dropped and counted.
+    """
+    result = Submitted()
+    entries: list[tuple[CloudEvent, str]] = []
+    for event in events:
+        contract = _contract_of(event)
+        problem: ContractViolation | None = None
+        if contract is None:
+            problem = ContractViolation(
+                f"event {event.id}",
+                [FieldProblem("type", f"{event.type!r} names no canonical contract")],
+            )
+        else:
+            try:
+                validate_contract(contract, event.data, subject=f"event {event.id}")
+            except ContractViolation as exc:
+                problem = exc
+        key = f"submit:{event.source} {event.id}"
+        if problem is None:
+            entries.append((event, key))
+            continue
+        result.rejected.append(problem)
+        kept = CloudEvent(
+            id=event.id,
+            source=event.source,
+            type=SUBMIT_INVALID_TYPE,
+            subject=event.subject,
+            time=event.time,
+            data={
+                "event": event.to_json(),
+                "problems": [{"field": p.field, "rule": p.rule} for p in problem.problems],
+            },
+        )
+        entries.append((kept, f"{key} invalid"))
+    with store.transaction("journaling submitted events") as conn:
+        added = journal.append_many(conn, entries)
+        for _, key in entries:
+            if key in added:
+                added.discard(key)
+                if not key.endswith(" invalid"):
+                    result.journaled += 1
+            else:
+                result.duplicates += 1
+        if result.duplicates:
+            counters.add(conn, "submitted_duplicates_dropped", result.duplicates)
+        if result.rejected:
+            counters.add(conn, "submitted_invalid_events", len(result.rejected))
+    return result
+
+
+def submit_events(store: Store, events: Sequence[CloudEvent]) -> int:
+    """``submit``, returning how many events were newly journaled."""
+    return submit(store, events).journaled

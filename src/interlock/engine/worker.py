@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from interlock.connectors.base import Connector
-from interlock.engine.dispatch import dispatch_entry
+from interlock.engine.dispatch import dispatch_many
 from interlock.engine.flow import Flow
 from interlock.engine.ingest import poll
 from interlock.engine.retry import RetryPolicy
@@ -116,8 +116,11 @@ class Engine:
         """Hand claimed journal entries to flows, starting runs. Returns entries handled."""
         with self.store.transaction("dispatching events") as conn:
             entries = journal.claim(conn, self.worker, self.batch, self.lease)
-            for entry in entries:
-                dispatch_entry(conn, entry, list(self.flows.values()), self.systems, self.roles)
+            fresh = dispatch_many(
+                conn, entries, list(self.flows.values()), self.systems, self.roles, defer=True
+            )
+        if fresh:  # new runs: their first step runs now, before they are stored
+            self.runner.execute_fresh(fresh)
         return len(entries)
 
     def work_once(self) -> int:

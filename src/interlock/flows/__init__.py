@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from interlock.engine.flow import Flow
+from interlock.flows.forward import Forward
 from interlock.flows.mobilize import Mobilize
 from interlock.flows.post_time import PostTime
 
 FLOW_TYPES: dict[str, type[Flow]] = {
+    Forward.name: Forward,
     Mobilize.name: Mobilize,
     PostTime.name: PostTime,
 }
 
-__all__ = ["FLOW_TYPES", "Mobilize", "PostTime"]
+__all__ = ["FLOW_TYPES", "Forward", "Mobilize", "PostTime"]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
+from interlock.store import bulk
 from interlock.store.journal import now
 from interlock.store.schema import as_dict, exceptions
 
@@ -118,3 +120,19 @@ def counts(conn: sa.Connection) -> dict[str, int]:
         .group_by(exceptions.c.team)
     )
     return {str(team): int(n) for team, n in rows}
+
+
+def active_for_runs(conn: sa.Connection, run_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """``active_for_run`` for several runs: run id → its open or retrying exception."""
+    found: dict[str, dict[str, Any]] = {}
+    ids = list(run_ids)
+    for start in range(0, len(ids), 500):
+        rows = conn.execute(
+            sa.select(exceptions).where(
+                bulk.member_of(exceptions.c.run_id, ids[start : start + 500], conn),
+                exceptions.c.status.in_(State.ACTIVE),
+            )
+        )
+        for row in rows:
+            found[str(row.run_id)] = as_dict(row)
+    return found

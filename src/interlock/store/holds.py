@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from interlock.store import journal
+from interlock.store import bulk, journal
 from interlock.store.journal import now
 from interlock.store.schema import as_dict, holds
 
@@ -98,3 +98,19 @@ def get(conn: sa.Connection, hold_id: int) -> dict[str, Any] | None:
     """One hold."""
     row = conn.execute(sa.select(holds).where(holds.c.id == hold_id)).first()
     return None if row is None else as_dict(row)
+
+
+def active_keys(conn: sa.Connection, keys: Sequence[str]) -> set[str]:
+    """Which of ``keys`` have an active hold (one query; a batch's pre-check)."""
+    found: set[str] = set()
+    unique = sorted(set(keys))
+    for start in range(0, len(unique), 500):
+        found.update(
+            conn.execute(
+                sa.select(holds.c.key).where(
+                    bulk.member_of(holds.c.key, unique[start : start + 500], conn),
+                    holds.c.status == ACTIVE,
+                )
+            ).scalars()
+        )
+    return found

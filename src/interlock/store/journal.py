@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from interlock.events import CloudEvent
+from interlock.store import bulk
 from interlock.store.schema import cursors, flow_runs
 from interlock.store.schema import journal as journal
 
@@ -83,6 +84,11 @@ def append_many(conn: sa.Connection, entries: Sequence[tuple[CloudEvent, str]]) 
         return set()
     received = now()
     rows = [_row(event, key, None, received) for event, key in entries]
+    if conn.dialect.name == "postgresql":
+        found = bulk.pg_insert(
+            conn, journal, rows, suffix="ON CONFLICT (dedup_key) DO NOTHING", returning="dedup_key"
+        )
+        return {str(key) for key in found}
     stmt = (
         _insert(conn)
         .on_conflict_do_nothing(index_elements=["dedup_key"])
@@ -126,23 +132,28 @@ def claim(conn: sa.Connection, worker: str, limit: int, lease: dt.timedelta) -> 
         )
         .exists()
     )
-    candidates = (
-        sa.select(journal.c.id)
-        .where(
-            sa.or_(
-                journal.c.status == Status.PENDING,
-                sa.and_(journal.c.status == Status.CLAIMED, journal.c.lease_until < moment),
-            ),
-            sa.or_(journal.c.ordering_key.is_(None), ~blocked),
+    unblocked = sa.or_(journal.c.ordering_key.is_(None), ~blocked)
+
+    def pick(*conditions: sa.ColumnElement[bool]) -> list[int]:
+        # One status at a time, so the (status, id) index yields rows in id order and the
+        # scan stops at ``limit`` instead of walking every finished entry.
+        query = (
+            sa.select(journal.c.id)
+            .where(*conditions, unblocked)
+            .order_by(journal.c.id)
+            .limit(limit)
         )
-        .order_by(journal.c.id)
-        .limit(limit)
-    )
-    if conn.dialect.name == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True)
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        return [int(i) for i in conn.execute(query).scalars()]
+
+    expired = pick(journal.c.status == Status.CLAIMED, journal.c.lease_until < moment)
+    ids = sorted({*expired, *pick(journal.c.status == Status.PENDING)})[:limit]
+    if not ids:
+        return []
     stmt = (
         sa.update(journal)
-        .where(journal.c.id.in_(candidates.scalar_subquery()))
+        .where(bulk.member_of(journal.c.id, ids, conn))
         .values(
             status=Status.CLAIMED,
             claimed_by=worker,
@@ -178,7 +189,11 @@ def settle(conn: sa.Connection, entry_ids: list[int]) -> None:
     )
     conn.execute(
         sa.update(journal)
-        .where(journal.c.id.in_(entry_ids), journal.c.status == Status.DISPATCHED, ~running)
+        .where(
+            bulk.member_of(journal.c.id, entry_ids, conn),
+            journal.c.status == Status.DISPATCHED,
+            ~running,
+        )
         .values(status=Status.DONE)
     )
 
@@ -227,3 +242,43 @@ def counts(conn: sa.Connection) -> dict[str, int]:
     """Entries by status."""
     rows = conn.execute(sa.select(journal.c.status, sa.func.count()).group_by(journal.c.status))
     return {str(status): int(n) for status, n in rows}
+
+
+def finish_many(conn: sa.Connection, outcomes: Sequence[tuple[int, str, str]]) -> None:
+    """``finish`` for a batch of (entry id, status, outcome).
+
+    Entries sharing a status and outcome (the common case: "run started") are one UPDATE.
+    """
+    groups: dict[tuple[str, str], list[int]] = {}
+    for entry_id, status, outcome in outcomes:
+        groups.setdefault((status, outcome[:2000]), []).append(entry_id)
+    for (status, outcome), ids in groups.items():
+        for start in range(0, len(ids), 500):
+            conn.execute(
+                sa.update(journal)
+                .where(bulk.member_of(journal.c.id, ids[start : start + 500], conn))
+                .values(status=status, outcome=outcome, lease_until=None)
+            )
+
+
+def renew_claims(
+    conn: sa.Connection, entry_ids: Sequence[int], worker: str, lease: dt.timedelta
+) -> set[int]:
+    """Extend this worker's claims on entries; returns those still ours (not taken over)."""
+    owned: set[int] = set()
+    ids = sorted(set(entry_ids))
+    for start in range(0, len(ids), 500):
+        owned.update(
+            int(i)
+            for i in conn.execute(
+                sa.update(journal)
+                .where(
+                    bulk.member_of(journal.c.id, ids[start : start + 500], conn),
+                    journal.c.claimed_by == worker,
+                    journal.c.status == Status.CLAIMED,
+                )
+                .values(lease_until=now() + lease)
+                .returning(journal.c.id)
+            ).scalars()
+        )
+    return owned

@@ -109,6 +109,7 @@ flow_runs = sa.Table(
     sa.Column("payload_override", Json, nullable=True),
     sa.UniqueConstraint("flow", "business_key"),
     sa.Index(None, "status", "next_attempt_at"),
+    sa.Index(None, "journal_id"),
 )
 """One durable run of a flow per business key (at most one project per opportunity)."""
 

@@ -1,0 +1,23 @@
+"""Index runs by their journal entry: settling a batch of entries looks their runs up.
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-11-26
+"""
+
+from __future__ import annotations
+
+from alembic import op
+
+revision = "0004"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_index("ix_flow_runs_journal_id", "flow_runs", ["journal_id"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_flow_runs_journal_id", table_name="flow_runs")
