@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from pydantic import BaseModel
 
@@ -111,6 +115,25 @@ def poll(store: Store, connector: Connector, kind: str, limit: int = 200) -> tup
 
 
 SUBMIT_INVALID_TYPE = "interlock.submit.invalid.v1"
+_REFUSED_SOURCE = "/interlock/submit"
+_NUL_RULE = "holds a NUL character (\\u0000), which the store cannot keep"
+_SPACE = re.compile(r"\s")
+
+
+def _width(column: sa.Column[Any]) -> int:
+    length = getattr(column.type, "length", None)
+    assert isinstance(length, int)
+    return length
+
+
+# Journal column widths: PostgreSQL would cut a longer value short (the batch insert casts).
+_LIMITS = {
+    "id": _width(journal.journal.c.event_id),
+    "source": _width(journal.journal.c.source),
+    "type": _width(journal.journal.c.type),
+    "subject": _width(journal.journal.c.subject),
+    "correlationid": _width(journal.journal.c.correlation_id),
+}
 
 
 @dataclass
@@ -127,53 +150,105 @@ def _contract_of(event: CloudEvent) -> type[BaseModel] | None:
     return CONTRACTS.get(parts[1]) if len(parts) >= 4 and parts[0] == "interlock" else None
 
 
+def _nul_paths(value: Any, path: str = "") -> list[str]:
+    if isinstance(value, str):
+        return [path or "(root)"] if "\x00" in value else []
+    if isinstance(value, dict):
+        return [
+            found
+            for key, item in value.items()
+            for found in _nul_paths(item, f"{path}.{key}" if path else str(key))
+        ]
+    if isinstance(value, list):
+        return [f for i, item in enumerate(value) for f in _nul_paths(item, f"{path}.{i}")]
+    return []
+
+
+def _problems(event: CloudEvent) -> list[FieldProblem]:
+    """Every rule ``event`` breaks: what the journal can hold, then its contract."""
+    problems = [
+        FieldProblem(name, f"at most {limit} characters")
+        for name, limit in _LIMITS.items()
+        if len(getattr(event, name) or "") > limit
+    ]
+    if _SPACE.search(event.source):  # "<source> <id>" keys would be ambiguous
+        problems.append(FieldProblem("source", "a URI reference holds no whitespace"))
+    envelope = {name: getattr(event, name) for name in _LIMITS}
+    if b"\\u0000" in orjson.dumps([envelope, event.data]):  # quick; then name the fields
+        paths = _nul_paths(envelope) + _nul_paths(event.data)
+        problems += [FieldProblem(path, _NUL_RULE) for path in paths]
+    contract = _contract_of(event)
+    if contract is None:
+        problems.append(FieldProblem("type", f"{event.type!r} names no canonical contract"))
+    else:
+        try:
+            validate_contract(contract, event.data, subject=f"event {event.id}")
+        except ContractViolation as exc:
+            problems += exc.problems
+    return problems
+
+
+def _fits(value: str | None, name: str) -> bool:
+    return value is None or (len(value) <= _LIMITS[name] and "\x00" not in value)
+
+
+def _kept(event: CloudEvent, problems: Sequence[FieldProblem]) -> tuple[CloudEvent, str]:
+    """The journal record of a refused event and its dedup key, storable whatever it holds.
+
+    The original is under ``event``, or as JSON text under ``event_json`` when it holds a NUL.
+    Envelope values the journal cannot hold are replaced (the original keeps them).
+    """
+    original = event.to_json()
+    data: dict[str, Any] = {"problems": [{"field": p.field, "rule": p.rule} for p in problems]}
+    if _nul_paths(original):
+        data["event_json"] = orjson.dumps(original).decode()
+    else:
+        data["event"] = original
+    digest = hashlib.sha256(f"{event.source} {event.id}".encode()).hexdigest()
+    same_key = _fits(event.id, "id") and _fits(event.source, "source")
+    same_key = same_key and not _SPACE.search(event.source)
+    kept = CloudEvent(
+        id=event.id if _fits(event.id, "id") else digest,
+        source=event.source if _fits(event.source, "source") else _REFUSED_SOURCE,
+        type=SUBMIT_INVALID_TYPE,
+        subject=event.subject if _fits(event.subject, "subject") else None,
+        time=event.time,
+        data=data,
+    )
+    # Not "submit:": no valid event's key can equal a refused one's, whatever its id holds.
+    key = f"submit-refused:{event.source} {event.id}" if same_key else f"submit-refused:{digest}"
+    return kept, key
+
+
 def submit(store: Store, events: Sequence[CloudEvent]) -> Submitted:
     """Journal canonical events handed to the hub (API, bulk loads), in one transaction.
 
     Each event's ``data`` must satisfy the canonical contract its type names
-    (``interlock.time_entry.approved.v1`` → ``time_entry``). An event that does not is not
-    lost: it is journaled as ``interlock.submit.invalid.v1`` with the original event and every
-    broken rule (no flow triggers on that type), and its error is returned. A repeat of an
-    event already journaled (same source and id) is dropped and counted.
+    (``interlock.time_entry.approved.v1`` → ``time_entry``), and its envelope must fit the
+    journal (id, source, type, subject within their widths, no NUL anywhere, no whitespace in
+    the source). An event that does not is not lost: it is journaled as
+    ``interlock.submit.invalid.v1`` with the original event and every broken rule (no flow
+    triggers on that type), and its error is returned. A repeat of an event already journaled
+    (same source and id) is dropped and counted.
     """
     result = Submitted()
     entries: list[tuple[CloudEvent, str]] = []
+    refused: set[str] = set()
     for event in events:
-        contract = _contract_of(event)
-        problem: ContractViolation | None = None
-        if contract is None:
-            problem = ContractViolation(
-                f"event {event.id}",
-                [FieldProblem("type", f"{event.type!r} names no canonical contract")],
-            )
-        else:
-            try:
-                validate_contract(contract, event.data, subject=f"event {event.id}")
-            except ContractViolation as exc:
-                problem = exc
-        key = f"submit:{event.source} {event.id}"
-        if problem is None:
-            entries.append((event, key))
+        problems = _problems(event)
+        if not problems:
+            entries.append((event, f"submit:{event.source} {event.id}"))
             continue
-        result.rejected.append(problem)
-        kept = CloudEvent(
-            id=event.id,
-            source=event.source,
-            type=SUBMIT_INVALID_TYPE,
-            subject=event.subject,
-            time=event.time,
-            data={
-                "event": event.to_json(),
-                "problems": [{"field": p.field, "rule": p.rule} for p in problem.problems],
-            },
-        )
-        entries.append((kept, f"{key} invalid"))
+        result.rejected.append(ContractViolation(f"event {event.id[:80]}", problems))
+        kept, key = _kept(event, problems)
+        entries.append((kept, key))
+        refused.add(key)
     with store.transaction("journaling submitted events") as conn:
         added = journal.append_many(conn, entries)
         for _, key in entries:
             if key in added:
-                added.discard(key)
-                if not key.endswith(" invalid"):
+                added.discard(key)  # a second copy in the same batch is a duplicate
+                if key not in refused:
                     result.journaled += 1
             else:
                 result.duplicates += 1

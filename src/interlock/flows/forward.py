@@ -2,8 +2,9 @@
 
 Every canonical event (``interlock.<contract>.<verb>.v<n>``) the hub journals — changes read
 from the connected systems, events taken in through the API or NATS — is POSTed to the system
-in the ``webhook`` role. One run per event (keyed by the event id, so two changes of one record
-are two deliveries); events about the same record (its subject) are delivered in the order they
+in the ``webhook`` role. One run per event, keyed ``event:<source> <id>`` (CloudEvents ids are
+unique per source only), so two changes of one record are two deliveries, and one event taken
+in twice is one. Events about the same record (its subject) are delivered in the order they
 happened, because the journal releases a subject's next event only when the last one is final.
 
 A delivery that fails finally (the subscriber refuses it, or attempts run out) becomes an
@@ -16,6 +17,7 @@ is what makes this flow fast: thousands of events a second from one worker.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -26,8 +28,12 @@ from interlock.connectors.webhook import WebhookConnector
 from interlock.engine.flow import BatchStep, Decision, Flow, Step, StepContext
 from interlock.events import CloudEvent
 from interlock.exceptions import ConfigError
+from interlock.store.schema import flow_runs
 
-_NOT_FORWARDED = ("interlock.fabric.",)  # kept bodies that were not events at all
+# Records the hub keeps of what it refused (a NATS body that was no event, a submitted event
+# that broke its contract): journaled for people to read, not canonical events to hand on.
+_NOT_FORWARDED = ("interlock.fabric.", "interlock.submit.")
+_KEY_WIDTH = getattr(flow_runs.c.business_key.type, "length", None) or 120
 
 
 class Forward(Flow):
@@ -50,7 +56,7 @@ class Forward(Flow):
         roles: Mapping[str, str],
     ) -> Decision:
         """One delivery per event."""
-        return Decision.run(f"event:{event.id}")
+        return Decision.run(run_key(event))
 
     def hold_keys(self, event: CloudEvent, key: str, systems: Mapping[str, Connector]) -> list[str]:
         """A hold on the event's record (its subject) parks it behind the failed delivery."""
@@ -78,6 +84,18 @@ class Forward(Flow):
             return []
         outcomes = _webhook(contexts[0]).deliver_many([ctx.event for ctx in contexts])
         return list(outcomes)
+
+
+def run_key(event: CloudEvent) -> str:
+    """The business key of ``event``'s delivery: its source and id, which make it unique.
+
+    An id alone is not: two sources may both send "1001", and the second would be taken for a
+    repeat of the first and never delivered. A key too long for the column becomes a digest.
+    """
+    key = f"event:{event.source} {event.id}"
+    if len(key) <= _KEY_WIDTH:
+        return key
+    return f"event:{hashlib.sha256(key.encode()).hexdigest()}"
 
 
 def _webhook(ctx: StepContext) -> WebhookConnector:

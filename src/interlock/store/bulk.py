@@ -51,7 +51,10 @@ def pg_insert(
         kind = _pg_type(table.c[name], conn.dialect)
         json = kind in _JSON
         params[f"p{index}"] = [_value(row[name], json) for row in rows]
-        casts.append(f"%(p{index})b::{'TEXT' if json else kind}[]")
+        # Text, not VARCHAR(n): an explicit cast would cut a long value silently, while the
+        # insert's own assignment refuses it ("value too long"), as a plain INSERT would.
+        text = json or kind.startswith("VARCHAR")
+        casts.append(f"%(p{index})b::{'TEXT' if text else kind}[]")
     selected = ", ".join(
         f"u.c{index}::JSONB" if _pg_type(table.c[name], conn.dialect) in _JSON else f"u.c{index}"
         for index, name in enumerate(names)

@@ -4,6 +4,8 @@ Each event is one POST of the structured-mode CloudEvent (``application/cloudeve
 with ``Idempotency-Key: <event id>``, so a subscriber can drop a repeat: a delivery whose
 answer was lost (timeout, reset connection) is sent again, never looked up. With a secret, each
 request is signed: ``Interlock-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of "<t>." + body>``.
+Only a 2xx (or 409, "have it already") answer is a delivery; a redirect is not followed (the
+client would repeat the POST as a GET) and refuses the event, so the address can be fixed.
 
 Deliveries run on an asyncio loop owned by the connector (one background thread, one pooled
 aiohttp session), so a batch of events is ``concurrency`` POSTs in flight at once while the
@@ -13,6 +15,8 @@ calling worker thread waits for the batch.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import email.utils
 import hashlib
 import hmac
 import threading
@@ -160,11 +164,13 @@ class WebhookConnector(Connector):
             headers["Interlock-Signature"] = sign(self.config.secret.get_secret_value(), body)
         async with self._gate:
             try:
+                # A redirect is not followed: the client would repeat a 301/302 as a GET, and a
+                # page answering that GET with 200 would pass for a delivery.
                 async with self._session.post(
-                    self.config.base_url, data=body, headers=headers
+                    self.config.base_url, data=body, headers=headers, allow_redirects=False
                 ) as response:
                     status = response.status
-                    if status < 400 or status == 409:
+                    if 200 <= status < 300 or status == 409:
                         await response.read()
                         return {"delivered": event.id, "status": status}
                     text = (await response.text(errors="replace"))[:_ERROR_TEXT]
@@ -196,6 +202,13 @@ class WebhookConnector(Connector):
             )
         if status >= 500 or status == 408:
             return ConnectorUnavailable(self.system, f"endpoint failed ({said})", status=status)
+        if status < 400:
+            return RecordRejected(
+                self.system,
+                f"endpoint redirected the event, which is not followed ({said}); "
+                "set base_url to the address that takes it",
+                status=status,
+            )
         return RecordRejected(self.system, f"endpoint refused the event ({said})", status=status)
 
 
@@ -207,9 +220,17 @@ def sign(secret: str, body: bytes, at: int | None = None) -> str:
 
 
 def _seconds(value: str | None) -> float | None:
+    """Retry-After in seconds: a number of seconds or an HTTP date; None when unreadable."""
     if value is None:
         return None
     try:
         return max(0.0, float(value))
     except ValueError:
+        pass
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
         return None
+    if moment.tzinfo is None:  # an HTTP date is GMT; "-0000" parses without a zone
+        moment = moment.replace(tzinfo=dt.UTC)
+    return max(0.0, (moment - dt.datetime.now(dt.UTC)).total_seconds())
