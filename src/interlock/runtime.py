@@ -65,7 +65,7 @@ def build_hub(
             budgets.use(LocalBudget)  # only this hub's connectors share through its database
     roles: dict[str, str] = {}
     for member in Role:
-        names = [n for n, s in topology.systems.items() if s.role == member]
+        names = [n for n, s in topology.systems.items() if member in s.roles]
         if names:
             roles[member.value] = names[0]
     flows: list[Flow] = []

@@ -56,6 +56,10 @@ class SystemSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     role: Role
+    also: list[Role] = Field(
+        default_factory=list,
+        description="Further roles the same system plays (a Tryton that is ERP and PSA).",
+    )
     type: str = Field(min_length=1, description="Connector type, e.g. salesforce.")
     base_url: str = Field(
         pattern=r"^(https?://[^\s/]+|file:///\S*)",
@@ -63,6 +67,11 @@ class SystemSpec(BaseModel):
     )
     credentials: dict[str, EnvRef] = Field(default_factory=dict)
     options: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def roles(self) -> tuple[Role, ...]:
+        """Every role this system plays, ``role`` first."""
+        return (self.role, *(r for r in self.also if r != self.role))
 
 
 class FlowSpec(BaseModel):
@@ -82,7 +91,7 @@ class Topology(BaseModel):
 
     def by_role(self, role: Role) -> str:
         """Name of the one system in ``role``. Raises ConfigError if there is none."""
-        names = [name for name, spec in self.systems.items() if spec.role == role]
+        names = [name for name, spec in self.systems.items() if role in spec.roles]
         if not names:
             raise ConfigError("topology", "systems", f"no system has role {role.value!r}")
         return names[0]

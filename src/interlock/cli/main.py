@@ -75,8 +75,15 @@ def _logging(level: str) -> None:
 @app.command()
 def demo(
     deals: Annotated[
-        int, typer.Option(envvar="INTERLOCK_DEMO_DEALS", min=1, max=2000, help="Deals to win.")
-    ] = 30,
+        int | None,
+        typer.Option(
+            envvar="INTERLOCK_DEMO_DEALS",
+            min=1,
+            max=2000,
+            help="Deals to win [default: 30; 10 with --erp tryton].",
+            show_default=False,
+        ),
+    ] = None,
     seed: Annotated[
         int, typer.Option(envvar="INTERLOCK_DEMO_SEED", help="Seed of the generated firm.")
     ] = 7,
@@ -99,14 +106,55 @@ def demo(
         bool,
         typer.Option(envvar="INTERLOCK_DEMO_CHAOS", help="Inject faults into the PSA and ERP."),
     ] = False,
+    erp: Annotated[
+        str,
+        typer.Option(
+            envvar="INTERLOCK_DEMO_ERP",
+            help="netsuite: sandboxes (Kantata PSA, Float, NetSuite ERP), deals mobilised. "
+            "tryton: a real Tryton as ERP and PSA (needs the tryton extra), the whole "
+            "lifecycle: deals, staffing, approved time, posted invoices.",
+        ),
+    ] = "netsuite",
+    tryton_cache: Annotated[
+        Path,
+        typer.Option(
+            envvar="INTERLOCK_DEMO_TRYTON_CACHE",
+            help="With --erp tryton: folder of the cached Tryton template and its run copy.",
+        ),
+    ] = Path("var/tryton-demo"),
 ) -> None:
-    """Win a batch of deals in the Salesforce sandbox and watch them mobilised."""
-    from interlock.cli.demo_view import show_demo
+    """Win a batch of deals in the Salesforce sandbox and watch them mobilised.
 
+    With --erp tryton, the whole lifecycle runs against a real Tryton: deals mobilised and
+    staffed, approved time posted, invoices posted.
+    """
+    from interlock.cli.demo_view import show_demo, show_tryton_demo
+
+    if erp not in ("netsuite", "tryton"):
+        err.print("[bold red]error:[/] --erp must be netsuite or tryton")
+        raise typer.Exit(2)
+    if erp == "tryton" and chaos:
+        err.print("[bold red]error:[/] --chaos applies to the sandboxes, not to --erp tryton")
+        raise typer.Exit(2)
     try:
-        show_demo(
-            console, database=database, deals=deals, seed=seed, bad_share=bad_share, chaos=chaos
-        )
+        if erp == "tryton":
+            show_tryton_demo(
+                console,
+                database=database,
+                deals=deals or 10,
+                seed=seed,
+                bad_share=bad_share,
+                cache=tryton_cache,
+            )
+        else:
+            show_demo(
+                console,
+                database=database,
+                deals=deals or 30,
+                seed=seed,
+                bad_share=bad_share,
+                chaos=chaos,
+            )
     except InterlockError as exc:
         raise _fail(exc) from None
 

@@ -7,10 +7,15 @@ Steps, each stored before the next starts:
    nothing is created downstream, the original payload stays in the journal.
 2. ``erp_customer``: upsert the customer in the ERP (keyed by its canonical id).
 3. ``psa_project``: upsert the project and one task per SOW line in the PSA.
-4. ``erp_project``: upsert the project (job) in the ERP under the customer.
+4. ``erp_project``: upsert the project (job) in the ERP under the customer. When one system
+   is both PSA and ERP (Tryton), the PSA's project is the ERP's: nothing is written twice.
 5. ``staffing_demand``: record roles × hours × dates as canonical staffing demand.
 6. ``scheduler_demand``: publish the project and its staffing demand to the resource
-   scheduler, when the topology has one.
+   scheduler, when the topology has one. Without one, a PSA that keeps staffing (writes
+   assignments, as Tryton's allocations) is staffed directly: each SOW line gets the least
+   booked active consultant of its role from the roster (canonical consultant records),
+   booked on its task for the line's hours spread over the contract's working days.
+   A line whose role nobody on the roster has stays unstaffed, for resourcing to fill.
 7. ``ready``: record the set-up cycle time, from won to ready.
 
 At most one run exists per opportunity (the store enforces it): a second "won" event for the
@@ -20,8 +25,8 @@ same deal is refused as a duplicate, unless the first was rejected and the data 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
-from decimal import Decimal
+from collections.abc import Mapping, Sequence
+from decimal import ROUND_CEILING, Decimal
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
@@ -32,7 +37,10 @@ from interlock.engine.ingest import native_change
 from interlock.events import CloudEvent, event_type
 from interlock.exceptions import ContractViolation, FieldProblem, Team
 from interlock.model import (
+    Assignment,
+    Consultant,
     Customer,
+    Money,
     NonNegativeMoney,
     Opportunity,
     OpportunityStage,
@@ -122,6 +130,76 @@ def plan_project(opp: Opportunity) -> tuple[Project, list[StaffingDemand]]:
         for line, task in zip(terms.lines, tasks, strict=True)
     ]
     return project, demand
+
+
+def working_days(start: dt.date, end: dt.date) -> int:
+    """Monday-to-Friday days from ``start`` to ``end`` (both included); at least 1."""
+    full, rest = divmod((end - start).days + 1, 7)
+    days = full * 5 + sum(1 for i in range(rest) if (start.weekday() + i) % 7 < 5)
+    return max(1, days)
+
+
+def _overlaps(a: Assignment, demand: StaffingDemand) -> bool:
+    return a.start_date <= demand.end_date and demand.start_date <= a.end_date
+
+
+def staffing_plan(
+    demands: Sequence[StaffingDemand],
+    roster: Sequence[Consultant],
+    booked: Sequence[Assignment],
+) -> tuple[list[tuple[Assignment, Consultant]], list[str]]:
+    """One consultant per demand: (assignment, consultant) pairs, and unstaffed demand ids.
+
+    The least booked active consultant of the demand's role (hours a day already assigned
+    over the demand's dates; ties by id) gets ``hours`` spread over the working days, at
+    most a fifth of their weekly capacity a day. A demand already staffed (its assignment is
+    in ``booked``) keeps its consultant, so planning again gives the same answer.
+    """
+    people = {c.id: c for c in roster}
+    load = list(booked)
+    plan: list[tuple[Assignment, Consultant]] = []
+    unstaffed: list[str] = []
+    for demand in demands:
+        assignment_id = canonical_id("assignment", HUB, demand.id)
+        earlier = next((a for a in booked if a.id == assignment_id), None)
+        if earlier is not None and earlier.consultant_id in people:
+            plan.append((earlier, people[earlier.consultant_id]))
+            continue
+        role = demand.role.casefold()
+        candidates = [c for c in roster if c.active and c.role.casefold() == role]
+        if not candidates:
+            unstaffed.append(demand.id)
+            continue
+        chosen = min(
+            candidates,
+            key=lambda c: (
+                sum(
+                    a.hours_per_day
+                    for a in load
+                    if a.consultant_id == c.id and _overlaps(a, demand)
+                ),
+                c.id,
+            ),
+        )
+        daily = demand.hours / working_days(demand.start_date, demand.end_date)
+        daily = min(daily, chosen.capacity_hours_per_week / 5)
+        cost = chosen.cost_rate
+        assignment = Assignment(
+            id=assignment_id,
+            project_id=demand.project_id,
+            consultant_id=chosen.id,
+            task_id=demand.task_id,
+            demand_id=demand.id,
+            start_date=demand.start_date,
+            end_date=demand.end_date,
+            hours_per_day=max(Decimal("0.01"), daily.quantize(Decimal("0.01"), ROUND_CEILING)),
+            cost_assumption=(
+                Money(amount=cost.amount * demand.hours, currency=cost.currency) if cost else None
+            ),
+        )
+        load.append(assignment)
+        plan.append((assignment, chosen))
+    return plan, unstaffed
 
 
 class Mobilize(Flow):
@@ -231,7 +309,10 @@ class Mobilize(Flow):
         """Upsert the project and its tasks in the PSA."""
         project = Project.model_validate(ctx.outputs["validate"]["project"])
         psa, name = ctx.system("psa"), ctx.system_name("psa")
-        result = psa.upsert("project", project)
+        refs = {}
+        if name == ctx.system_name("erp"):  # one system for both: the customer is there
+            refs["customer"] = str(ctx.outputs["erp_customer"]["native_id"])
+        result = psa.upsert("project", project, refs=refs or None)
         ctx.remember_write("psa", "project", project, result.native_id)
         with ctx.store.transaction("linking the PSA project") as conn:
             xref.link(conn, "project", project.id, name, result.native_id)
@@ -247,11 +328,16 @@ class Mobilize(Flow):
         """Upsert the project (job) in the ERP under the customer."""
         project = Project.model_validate(ctx.outputs["validate"]["project"])
         erp, name = ctx.system("erp"), ctx.system_name("erp")
+        if name == ctx.system_name("psa"):
+            psa = ctx.outputs["psa_project"]
+            return {"native_id": psa["native_id"], "created": False, "same_as": "psa"}
         customer_native = str(ctx.outputs["erp_customer"]["native_id"])
         result = erp.upsert("project", project, refs={"customer": customer_native})
         ctx.remember_write("erp", "project", project, result.native_id)
         with ctx.store.transaction("linking the ERP project") as conn:
             xref.link(conn, "project", project.id, name, result.native_id)
+            for task_id, native in result.children.items():
+                xref.link(conn, "task", task_id, name, native)
         return {"native_id": result.native_id, "created": result.created}
 
     def staffing_demand(self, ctx: StepContext) -> dict[str, Any]:
@@ -265,8 +351,14 @@ class Mobilize(Flow):
         return {"demands": len(out["demand"])}
 
     def scheduler_demand(self, ctx: StepContext) -> dict[str, Any]:
-        """Publish the project and its staffing demand to the scheduler (if there is one)."""
+        """Publish the project and its staffing demand to the scheduler (if there is one).
+
+        Without a scheduler, a PSA that keeps staffing (writes consultants and assignments)
+        is staffed directly (``staff_in_psa``).
+        """
         if "scheduler" not in ctx.roles:
+            if {"consultant", "assignment"} <= ctx.system("psa").kinds:
+                return self.staff_in_psa(ctx)
             return {"published": 0, "skipped": "no scheduler in the topology"}
         out = ctx.outputs["validate"]
         project = Project.model_validate(out["project"])
@@ -281,6 +373,40 @@ class Mobilize(Flow):
             for demand, outcome in zip(demands, published, strict=True):
                 xref.link(conn, "staffing_demand", demand.id, name, outcome.native_id)
         return {"native_id": result.native_id, "published": len(published)}
+
+    def staff_in_psa(self, ctx: StepContext) -> dict[str, Any]:
+        """Book a consultant of the role from the roster on each SOW line's task in the PSA.
+
+        The plan is recorded in the canonical store first (a step run again keeps it); then
+        each consultant is upserted in the PSA (and in the ERP, when that is another system,
+        for costing and time) and the assignment on the task, all cross-referenced.
+        """
+        out = ctx.outputs["validate"]
+        demands = [StaffingDemand.model_validate(item) for item in out["demand"]]
+        with ctx.store.transaction("reading the roster") as conn:
+            roster = [Consultant.model_validate(c) for c in records.of_kind(conn, "consultant")]
+            booked = [Assignment.model_validate(a) for a in records.of_kind(conn, "assignment")]
+        plan, unstaffed = staffing_plan(demands, roster, booked)
+        with ctx.store.transaction("recording the staffing plan") as conn:
+            for assignment, _ in plan:  # first, so a step run again plans the same people
+                records.put(conn, "assignment", assignment)
+        psa, psa_name, erp_name = ctx.system("psa"), ctx.system_name("psa"), ctx.system_name("erp")
+        tasks = ctx.outputs["psa_project"]["tasks"]
+        staffed = []
+        for assignment, consultant in plan:
+            employee = psa.upsert("consultant", consultant).native_id
+            links = [("consultant", consultant.id, psa_name, employee)]
+            if erp_name != psa_name and "consultant" in ctx.system("erp").kinds:
+                erp_employee = ctx.system("erp").upsert("consultant", consultant).native_id
+                links.append(("consultant", consultant.id, erp_name, erp_employee))
+            refs = {"task": str(tasks[str(assignment.task_id)]), "employee": employee}
+            result = psa.upsert("assignment", assignment, refs=refs)
+            links.append(("assignment", assignment.id, psa_name, result.native_id))
+            with ctx.store.transaction("linking an assignment") as conn:
+                for kind, cid, system, native in links:
+                    xref.link(conn, kind, cid, system, native)
+            staffed.append({"id": assignment.id, "consultant_id": consultant.id})
+        return {"published": 0, "staffed_in": psa_name, "staffed": staffed, "unstaffed": unstaffed}
 
     def ready(self, ctx: StepContext) -> dict[str, Any]:
         """Record the set-up cycle time, from won to ready."""

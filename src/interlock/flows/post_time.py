@@ -1,11 +1,17 @@
-"""Approved time from the PSA (or a legacy CSV drop) → the ERP, for billing.
+"""Approved time from the PSA (or a legacy CSV drop, or a time-capture tool) → the ERP.
+
+Approved time arrives as a native change read from a source system, or as a canonical
+``time_entry.approved`` event whose data is the time entry itself (what a time-capture tool
+publishes on the event fabric). Time read from the ERP itself is already where billing
+reads it, and is ignored.
 
 Steps:
 
 1. ``validate``: map the approved entry; the project must be set up in the ERP (if it is
    still being mobilised the step waits and retries) and the consultant must be known there.
 2. ``post``: upsert the entry in the ERP keyed by its canonical id. After an unknown outcome
-   (a timeout) the entry is looked up in the ERP before it is sent again.
+   (a timeout) the entry is looked up in the ERP before it is sent again. When several
+   runs are at this step together, ``post_many`` sends them in one batch call.
 
 Time for a project whose set-up failed is parked by the hold that failure placed, in order,
 and posts by itself when the hold is released.
@@ -13,13 +19,13 @@ and posts by itself when the hold is released.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
 
-from interlock.connectors.base import Connector
-from interlock.engine.flow import Decision, Flow, Step, StepContext
+from interlock.connectors.base import Connector, UpsertResult
+from interlock.engine.flow import BatchStep, Decision, Flow, Step, StepContext
 from interlock.engine.ingest import native_change
 from interlock.engine.retry import RetryPolicy
 from interlock.events import CloudEvent, event_type
@@ -28,18 +34,37 @@ from interlock.exceptions import (
     ContractViolation,
     DependencyNotReady,
     FieldProblem,
+    RecordRejected,
     Team,
 )
-from interlock.model import ApprovalState, TimeEntry
+from interlock.model import ApprovalState, TimeEntry, validate_contract
 from interlock.quota import Priority
 from interlock.store import xref
 
 
+def _is_native(event: CloudEvent) -> bool:
+    return "system" in event.data and "native_id" in event.data
+
+
 def _entry(event: CloudEvent, systems: Mapping[str, Connector]) -> TimeEntry:
+    if not _is_native(event):  # a canonical event: the data is the entry (or its edit)
+        data = event.data.get("payload", event.data)
+        return validate_contract(
+            TimeEntry, data, subject=f"time entry {event.subject}", team=Team.PMO
+        )
     source = systems[str(event.data["system"])]
     entry = source.to_canonical(native_change(event))
     assert isinstance(entry, TimeEntry)
     return entry
+
+
+def _post_one(
+    erp: Connector, entry: TimeEntry, refs: Mapping[str, str]
+) -> UpsertResult | Exception:
+    try:
+        return erp.upsert("time_entry", entry, refs)
+    except Exception as exc:  # noqa: BLE001 - the outcome of this entry alone
+        return exc
 
 
 class PostTime(Flow):
@@ -65,9 +90,11 @@ class PostTime(Flow):
         systems: Mapping[str, Connector],
         roles: Mapping[str, str],
     ) -> Decision:
-        """One run per time entry."""
+        """One run per time entry; time read from the ERP itself is already there."""
         if event.subject is None:
             return Decision.ignore("event has no subject")
+        if _is_native(event) and event.data["system"] == roles.get("erp"):
+            return Decision.ignore("time recorded in the ERP itself is billed there")
         return Decision.run(event.subject)
 
     def hold_keys(self, event: CloudEvent, key: str, systems: Mapping[str, Connector]) -> list[str]:
@@ -91,6 +118,10 @@ class PostTime(Flow):
     def lookups(self) -> Mapping[str, Step]:
         """After a timeout while posting, look the entry up before posting it again."""
         return {"post": self.find_posted}
+
+    def batch_steps(self) -> Mapping[str, BatchStep]:
+        """Runs at ``post`` together go to the ERP in one batch call."""
+        return {"post": self.post_many}
 
     def validate(self, ctx: StepContext) -> dict[str, Any]:
         """Map and check the entry; resolve the ERP's ids of its project and consultant."""
@@ -127,6 +158,43 @@ class PostTime(Flow):
         refs = dict(ctx.outputs["validate"]["refs"])
         result = ctx.system("erp").upsert("time_entry", entry, refs)
         return self._posted(ctx, entry, result.native_id, result.created)
+
+    def post_many(self, contexts: Sequence[StepContext]) -> list[dict[str, Any] | BaseException]:
+        """Post the entries of many runs with the ERP's batch method; one outcome per run.
+
+        Without a batch method (the connector keeps the default ``upsert_many``), each entry
+        is upserted alone. An entry the ERP refuses fails a batch call as a whole, so then
+        every entry is posted alone: the refused one fails its run, the others succeed.
+        A retryable failure of the batch call (timeout, outage) fails every run in it.
+        """
+        if not contexts:
+            return []
+        erp = contexts[0].system("erp")
+        items = [
+            (
+                TimeEntry.model_validate(ctx.outputs["validate"]["entry"]),
+                dict(ctx.outputs["validate"]["refs"]),
+            )
+            for ctx in contexts
+        ]
+        outcomes: list[UpsertResult | Exception]
+        if type(erp).upsert_many is Connector.upsert_many:
+            outcomes = [_post_one(erp, entry, refs) for entry, refs in items]
+        else:
+            try:
+                outcomes = list(erp.upsert_many("time_entry", items))
+            except RecordRejected:
+                outcomes = [_post_one(erp, entry, refs) for entry, refs in items]
+        results: list[dict[str, Any] | BaseException] = []
+        for ctx, (entry, _), outcome in zip(contexts, items, outcomes, strict=True):
+            if isinstance(outcome, Exception):
+                results.append(outcome)
+                continue
+            try:
+                results.append(self._posted(ctx, entry, outcome.native_id, outcome.created))
+            except Exception as exc:  # noqa: BLE001 - recording failed for this run only
+                results.append(exc)
+        return results
 
     def find_posted(self, ctx: StepContext) -> dict[str, Any]:
         """The entry's output if the ERP already has it, else {} (post it)."""

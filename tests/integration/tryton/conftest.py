@@ -7,6 +7,7 @@ parallel on first use. Each test gets a copy of the template and its own trytond
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import importlib.util
 import os
@@ -99,16 +100,16 @@ def tryton_backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-@pytest.fixture
-def tryton(
-    tryton_templates: dict[str, Future[Template]], tryton_backend: str, tmp_path: Path
+@contextlib.contextmanager
+def running_tryton(
+    templates: dict[str, Future[Template]], backend: str, folder: Path
 ) -> Iterator[TrytonEnv]:
-    """A running Tryton on a fresh copy of the template, and a connector logged in to it."""
-    if tryton_backend not in tryton_templates:
+    """A trytond on a fresh copy of ``backend``'s template, with our connector and a person."""
+    if backend not in templates:
         need_service(f"PostgreSQL not reachable at {PG_ADMIN_URL}")
-    template = tryton_templates[tryton_backend].result()
-    database = template.database.copy(f"it_tryton_{uuid.uuid4().hex[:12]}", tmp_path)
-    server = TrytonServer(database, tmp_path).start()
+    template = templates[backend].result()
+    database = template.database.copy(f"it_tryton_{uuid.uuid4().hex[:12]}", folder)
+    server = TrytonServer(database, folder).start()
     config = TrytonConfig(base_url=server.base_url, database=database.name, password=USER_PASSWORD)
     connector = TrytonConnector("tryton", config)
     person = TrytonRpc("tryton", server.base_url, database.name, "admin", ADMIN_PASSWORD)
@@ -122,32 +123,42 @@ def tryton(
 
 
 @pytest.fixture
-def deal() -> Deal:
+def tryton(
+    tryton_templates: dict[str, Future[Template]], tryton_backend: str, tmp_path: Path
+) -> Iterator[TrytonEnv]:
+    """A running Tryton on a fresh copy of the template, and a connector logged in to it."""
+    with running_tryton(tryton_templates, tryton_backend, tmp_path) as env:
+        yield env
+
+
+def make_deal(suffix: str = "") -> Deal:
+    """Globex's data platform, staffed with Ada and Alan; ``suffix`` ends every id."""
     year = dt.datetime.now(dt.UTC).year
     tm = BillingType.TIME_AND_MATERIALS
     customer = Customer(
-        id="cust_globex",
+        id=f"cust_globex{suffix}",
         name="Globex Corporation",
         billing_address=Address(street="1 Globex Way", city="Springfield", postal_code="49007"),
     )
     consultants = (
         Consultant(
-            id="cons_ada",
+            id=f"cons_ada{suffix}",
             name="Ada Lovelace",
             email="ada@example.com",
             role="Architect",
             cost_rate=usd("95"),
         ),
         Consultant(
-            id="cons_alan",
+            id=f"cons_alan{suffix}",
             name="Alan Turing",
             email="alan@example.com",
             role="Engineer",
             cost_rate=usd("70"),
         ),
     )
+    project_id = f"proj_globex_data{suffix}"
     project = Project(
-        id="proj_globex_data",
+        id=project_id,
         name="Globex data platform",
         customer_id=customer.id,
         start_date=dt.date(year, 1, 1),
@@ -155,8 +166,8 @@ def deal() -> Deal:
         billing_type=tm,
         tasks=(
             Task(
-                id="task_arch",
-                project_id="proj_globex_data",
+                id=f"task_arch{suffix}",
+                project_id=project_id,
                 name="Architecture",
                 role="Architect",
                 budget_hours=Decimal(40),
@@ -164,8 +175,8 @@ def deal() -> Deal:
                 billing_type=tm,
             ),
             Task(
-                id="task_build",
-                project_id="proj_globex_data",
+                id=f"task_build{suffix}",
+                project_id=project_id,
                 name="Build",
                 role="Engineer",
                 budget_hours=Decimal("120"),
@@ -179,14 +190,19 @@ def deal() -> Deal:
             id=f"asg_{c.id}",
             project_id=project.id,
             consultant_id=c.id,
-            task_id=task,
+            task_id=f"{task}{suffix}",
             start_date=dt.date(year, 3, 1),
             end_date=dt.date(year, 4, 30),
             hours_per_day=Decimal(hours),
         )
         for c, task, hours in zip(consultants, ("task_arch", "task_build"), ("4", "8"), strict=True)
     )
-    return Deal(customer, consultants, project, assignments)
+    return Deal(customer, consultants, project, assignments, suffix)
+
+
+@pytest.fixture
+def deal() -> Deal:
+    return make_deal()
 
 
 @pytest.fixture
@@ -197,15 +213,19 @@ def mobilise(tryton: TrytonEnv) -> Mobilise:
         connector = tryton.connector
         customer = connector.upsert("customer", deal.customer).native_id
         employees = {
-            c.id: int(connector.upsert("consultant", c).native_id) for c in deal.consultants
+            deal.base(c.id): int(connector.upsert("consultant", c).native_id)
+            for c in deal.consultants
         }
         project = connector.upsert("project", deal.project, {"customer": customer})
-        tasks = {k: int(v) for k, v in project.children.items()}
+        tasks = {deal.base(k): int(v) for k, v in project.children.items()}
         for a in deal.assignments:
             assert a.task_id is not None
-            refs = {"task": str(tasks[a.task_id]), "employee": str(employees[a.consultant_id])}
+            refs = {
+                "task": str(tasks[deal.base(a.task_id)]),
+                "employee": str(employees[deal.base(a.consultant_id)]),
+            }
             connector.upsert("assignment", a, refs)
-        return Mobilised(int(customer), int(project.native_id), tasks, employees)
+        return Mobilised(int(customer), int(project.native_id), tasks, employees, deal.suffix)
 
     return run
 
@@ -218,7 +238,9 @@ def post_time(tryton: TrytonEnv) -> PostTime:
         batch = []
         for entry in entries:
             assert entry.task_id is not None
-            batch.append((entry, ids.tasks[entry.task_id], ids.employees[entry.consultant_id]))
+            task = ids.tasks[entry.task_id.removesuffix(ids.suffix)]
+            employee = ids.employees[entry.consultant_id.removesuffix(ids.suffix)]
+            batch.append((entry, task, employee))
         return tryton.connector.post_time_entries(batch)
 
     return run

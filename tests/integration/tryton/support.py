@@ -55,6 +55,12 @@ class Deal:
     consultants: tuple[Consultant, ...]
     project: Project
     assignments: tuple[Assignment, ...]
+    suffix: str = ""
+    """Ends every id, so several deals can share one Tryton."""
+
+    def base(self, cid: str) -> str:
+        """The id without the suffix (``task_arch``)."""
+        return cid.removesuffix(self.suffix)
 
     def time(self, days: int, hours: str = "7.5") -> list[TimeEntry]:
         """Approved time: each consultant on their assigned task, ``days`` days in March."""
@@ -81,7 +87,10 @@ class Mobilised:
     customer: int
     project: int
     tasks: dict[str, int]
+    """Task id without the deal's suffix → work id."""
     employees: dict[str, int]
+    """Consultant id without the deal's suffix → employee id."""
+    suffix: str = ""
 
 
 Mobilise = Callable[[Deal], Mobilised]

@@ -1,17 +1,54 @@
-"""Changes made by people in Tryton are read back by polling; our own writes are told apart."""
+"""Changes made by people in Tryton are read back by polling; our own writes are told apart.
+
+The tests share one Tryton per backend: each writes a deal of its own and reads changes from
+a cursor that has caught up with what was there before.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import Future
 from decimal import Decimal
 
 import pytest
 
 from interlock.connectors.base import NativeChange
 from interlock.connectors.tryton import TrytonConnector
+from interlock.connectors.tryton.template import Template
 from interlock.exceptions import ConfigError, RecordNotFound
-from interlock.model import Project, ProjectStatus, Task
+from interlock.model import ApprovalState, Project, ProjectStatus, Task, TimeEntry
 
+from .conftest import make_deal, running_tryton
 from .support import Deal, Mobilise, TrytonEnv
+
+
+@pytest.fixture(scope="module")
+def tryton(
+    tryton_templates: dict[str, Future[Template]],
+    tryton_backend: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[TrytonEnv]:
+    """One Tryton for the module."""
+    folder = tmp_path_factory.mktemp("tryton")
+    with running_tryton(tryton_templates, tryton_backend, folder) as env:
+        yield env
+
+
+@pytest.fixture
+def deal() -> Deal:
+    """A deal of this test's own."""
+    return make_deal(f"_{uuid.uuid4().hex[:8]}")
+
+
+def _caught_up(connector: TrytonConnector, kind: str = "project") -> str | None:
+    """A cursor past every change made so far."""
+    cursor, more = None, True
+    while more:
+        page = connector.read_changes(kind, cursor)
+        cursor, more = page.cursor, page.more
+    return cursor
 
 
 def _theirs(
@@ -23,9 +60,10 @@ def _theirs(
 def test_a_person_renaming_a_task_and_closing_the_project_is_read_back(
     tryton: TrytonEnv, deal: Deal, mobilise: Mobilise
 ) -> None:
-    ids = mobilise(deal)
     connector = tryton.connector
-    caught_up = connector.read_changes("project", None)
+    start = _caught_up(connector)
+    ids = mobilise(deal)
+    caught_up = connector.read_changes("project", start)
     assert len(caught_up.changes) == 3  # the project and its two tasks, all written by us
     assert _theirs(connector, caught_up.changes) == {}
 
@@ -44,8 +82,8 @@ def test_a_person_renaming_a_task_and_closing_the_project_is_read_back(
     task = connector.to_canonical(found["task", str(ids.tasks["task_arch"])])
     assert isinstance(task, Task)
     assert (task.id, task.project_id, task.name) == (
-        "task_arch",
-        "proj_globex_data",
+        f"task_arch{deal.suffix}",
+        deal.project.id,
         "Architecture & design",
     )
     assert task.rate is not None
@@ -57,11 +95,11 @@ def test_a_person_renaming_a_task_and_closing_the_project_is_read_back(
     project = connector.to_canonical(found["project", str(ids.project)])
     assert isinstance(project, Project)
     assert (project.id, project.customer_id, project.status) == (
-        "proj_globex_data",
-        "cust_globex",
+        deal.project.id,
+        deal.customer.id,
         ProjectStatus.CLOSED,
     )
-    assert {t.id: t.name for t in project.tasks} == {
+    assert {deal.base(t.id): t.name for t in project.tasks} == {
         "task_arch": "Architecture & design",
         "task_build": "Build",
     }
@@ -75,7 +113,7 @@ def test_our_own_writes_are_recognised_as_echoes(
 ) -> None:
     mobilise(deal)
     connector = tryton.connector
-    cursor = connector.read_changes("project", None).cursor
+    cursor = _caught_up(connector)
     connector.upsert("project", deal.project.model_copy(update={"name": "Renamed by us"}))
 
     (ours,) = connector.read_changes("project", cursor).changes
@@ -99,9 +137,11 @@ def test_a_task_deleted_in_tryton_is_read_as_deleted(
     tryton: TrytonEnv, deal: Deal, mobilise: Mobilise
 ) -> None:
     ids = mobilise(deal)
-    cursor = tryton.connector.read_changes("project", None).cursor
-    tryton.person.delete("project.allocation", tryton.person.search("project.allocation", []))
-    tryton.person.delete("project.work", [ids.tasks["task_build"]])
+    cursor = _caught_up(tryton.connector)
+    build = ids.tasks["task_build"]
+    allocations = tryton.person.search("project.allocation", [("work", "=", build)])
+    tryton.person.delete("project.allocation", allocations)
+    tryton.person.delete("project.work", [build])
 
     page = tryton.connector.read_changes("project", cursor)
 
@@ -131,3 +171,41 @@ def test_paging_delivers_every_change_once(
 def test_a_cursor_that_is_not_ours_is_a_config_error(tryton: TrytonEnv) -> None:
     with pytest.raises(ConfigError, match="not a Tryton change cursor"):
         tryton.connector.read_changes("project", "2024-07-01T12:00:00Z|4711")
+
+
+def test_time_typed_into_tryton_reads_as_approved_entries_with_our_ids(
+    tryton: TrytonEnv, deal: Deal, mobilise: Mobilise
+) -> None:
+    ids = mobilise(deal)
+    connector = tryton.connector
+    cursor = _caught_up(connector, "time_entry")
+    (work,) = tryton.person.read("project.work", [ids.tasks["task_arch"]], ["timesheet_works"])
+    values = {
+        "company": connector.company.id,
+        "employee": ids.employees["cons_ada"],
+        "work": work["timesheet_works"][0],
+        "date": dt.date(2026, 3, 2),
+        "duration": dt.timedelta(hours=6, minutes=30),
+        "description": "Workshop",
+    }
+    (line,) = tryton.person.create("timesheet.line", [values])
+
+    (change,) = connector.read_changes("time_entry", cursor).changes
+
+    assert (change.kind, change.native_id) == ("time_entry", str(line))
+    assert not connector.is_own_change(change)
+    assert connector.classify(change) == "approved"
+    entry = connector.to_canonical(change)
+    assert isinstance(entry, TimeEntry)
+    assert (entry.project_id, entry.task_id, entry.consultant_id) == (
+        deal.project.id,
+        f"task_arch{deal.suffix}",
+        f"cons_ada{deal.suffix}",
+    )
+    assert (entry.date, entry.hours, entry.state, entry.description) == (
+        dt.date(2026, 3, 2),
+        Decimal("6.5"),
+        ApprovalState.APPROVED,
+        "Workshop",
+    )
+    assert entry.id.startswith("time_entry_")  # a person's line: an id derived from Tryton's

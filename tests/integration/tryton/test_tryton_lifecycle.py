@@ -1,13 +1,43 @@
-"""A won deal through Tryton: customer, project, tasks, allocations, time, posted invoice."""
+"""A won deal through Tryton: customer, project, tasks, allocations, time, posted invoice.
+
+The tests share one Tryton per backend; each writes its own deal (its ids end in a suffix of
+its own), so none sees another's records.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import Future
 from decimal import Decimal
 
+import pytest
+
+from interlock.connectors.tryton.template import Template
 from interlock.model import ProjectStatus
 
+from .conftest import make_deal, running_tryton
 from .support import Deal, Mobilise, PostTime, TrytonEnv
+
+
+@pytest.fixture(scope="module")
+def tryton(
+    tryton_templates: dict[str, Future[Template]],
+    tryton_backend: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[TrytonEnv]:
+    """One Tryton for the module."""
+    folder = tmp_path_factory.mktemp("tryton")
+    with running_tryton(tryton_templates, tryton_backend, folder) as env:
+        yield env
+
+
+@pytest.fixture
+def deal() -> Deal:
+    """A deal of this test's own."""
+    return make_deal(f"_{uuid.uuid4().hex[:8]}")
+
 
 COUNTED = (
     "party.party",
@@ -114,8 +144,8 @@ def test_replaying_everything_creates_nothing_new(
         (
             e,
             {
-                "task": str(ids.tasks[str(e.task_id)]),
-                "employee": str(ids.employees[e.consultant_id]),
+                "task": str(ids.tasks[deal.base(str(e.task_id))]),
+                "employee": str(ids.employees[deal.base(e.consultant_id)]),
             },
         )
         for e in entries
@@ -127,8 +157,8 @@ def test_replaying_everything_creates_nothing_new(
     for entry in entries[:2]:  # the one-by-one path finds them too
         assert entry.task_id is not None
         refs = {
-            "task": str(ids.tasks[entry.task_id]),
-            "employee": str(ids.employees[entry.consultant_id]),
+            "task": str(ids.tasks[deal.base(entry.task_id)]),
+            "employee": str(ids.employees[deal.base(entry.consultant_id)]),
         }
         result = tryton.connector.upsert("time_entry", entry, refs)
         assert (result.native_id, result.created) == (first_lines[entry.id], False)
@@ -162,7 +192,8 @@ def test_new_time_after_an_invoice_is_billed_on_the_next_one(
     assert second.id != first.id
     billed = Decimal(0)
     for entry in entries:
-        rate = {"task_arch": Decimal(150), "task_build": Decimal("120.50")}[str(entry.task_id)]
+        rates = {"task_arch": Decimal(150), "task_build": Decimal("120.50")}
+        rate = rates[deal.base(str(entry.task_id))]
         billed += entry.hours * rate
     assert first.total_amount + second.total_amount == billed
 
@@ -172,7 +203,9 @@ def test_a_project_update_changes_tasks_and_adds_new_ones(
 ) -> None:
     ids = mobilise(deal)
     arch, build = deal.project.tasks
-    extra = arch.model_copy(update={"id": "task_qa", "name": "QA", "rate": build.rate})
+    extra = arch.model_copy(
+        update={"id": f"task_qa{deal.suffix}", "name": "QA", "rate": build.rate}
+    )
     changed = deal.project.model_copy(
         update={
             "name": "Globex data platform v2",
@@ -184,8 +217,8 @@ def test_a_project_update_changes_tasks_and_adds_new_ones(
 
     assert not result.created
     assert result.native_id == str(ids.project)
-    assert set(result.children) == {"task_arch", "task_build", "task_qa"}
-    assert result.children["task_arch"] == str(ids.tasks["task_arch"])
+    assert {deal.base(t) for t in result.children} == {"task_arch", "task_build", "task_qa"}
+    assert result.children[arch.id] == str(ids.tasks["task_arch"])
     rows = tryton.person.read(
         "project.work",
         [ids.project, *(int(v) for v in result.children.values())],

@@ -14,18 +14,32 @@ as ours (we only write values that differ, which keeps that window small).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 
 from pydantic import BaseModel
 
 from interlock.connectors.base import ChangePage, Connector, NativeChange, UpsertResult
-from interlock.connectors.tryton import mapping, parties, project_changes, projects, timesheets
+from interlock.connectors.tryton import (
+    mapping,
+    parties,
+    project_changes,
+    projects,
+    time_changes,
+    timesheets,
+)
 from interlock.connectors.tryton.changes import Cursor
 from interlock.connectors.tryton.company import Company, load_company
 from interlock.connectors.tryton.config import TrytonConfig
 from interlock.connectors.tryton.invoicing import ProjectInvoice, invoice_project
 from interlock.connectors.tryton.rpc import TrytonRpc
-from interlock.exceptions import ConfigError, ContractViolation, FieldProblem
+from interlock.exceptions import (
+    ConfigError,
+    ContractViolation,
+    FieldProblem,
+    RecordNotFound,
+    RecordRejected,
+)
 from interlock.model import Assignment, Consultant, Customer, Project, TimeEntry
 
 
@@ -107,7 +121,7 @@ class TrytonConnector(Connector):
             employee = _ref(refs, "employee", kind)
             return projects.upsert_allocation(self.rpc, self.company, record, work, employee)
         if kind == "time_entry" and isinstance(record, TimeEntry):
-            task, employee = _ref(refs, "task", kind), _ref(refs, "employee", kind)
+            task, employee = self._task_of(record, refs), _ref(refs, "employee", kind)
             return timesheets.upsert_line(
                 self.rpc, self.company, self._works, record, task, employee
             )
@@ -123,9 +137,19 @@ class TrytonConnector(Connector):
         for record, refs in items:
             if not isinstance(record, TimeEntry):
                 raise NotImplementedError(f"tryton does not write {kind} ({type(record).__name__})")
-            batch.append((record, _ref(refs, "task", kind), _ref(refs, "employee", kind)))
+            batch.append((record, self._task_of(record, refs), _ref(refs, "employee", kind)))
         results = timesheets.post_lines(self.rpc, self.company, self._works, batch)
         return [results[entry.id] for entry, _, _ in batch]
+
+    def _task_of(self, entry: TimeEntry, refs: Mapping[str, str] | None) -> int:
+        if not (refs or {}).get("task"):
+            raise RecordRejected(
+                self.system,
+                f"time entry {entry.id}: Tryton books time on tasks, and this entry has none "
+                "(or its task is not in Tryton)",
+                fields=("task_id",),
+            )
+        return _ref(refs, "task", "time_entry")
 
     def post_time_entries(self, entries: Sequence[tuple[TimeEntry, int, int]]) -> dict[str, str]:
         """Post (entry, task work id, employee id) triples; canonical id → line id.
@@ -135,9 +159,18 @@ class TrytonConnector(Connector):
         results = timesheets.post_lines(self.rpc, self.company, self._works, entries)
         return {cid: result.native_id for cid, result in results.items()}
 
-    def invoice_project(self, project_work_id: int) -> ProjectInvoice | None:
-        """Invoice what is due on the project in Tryton and post it (see ``invoicing``)."""
-        return invoice_project(self.rpc, project_work_id)
+    def invoice_project(
+        self, project: int | str, up_to: dt.date | None = None
+    ) -> ProjectInvoice | None:
+        """Invoice what is due on the project (its work id) in Tryton and post it.
+
+        ``up_to`` limits timesheet billing to time worked up to that day (the end of the
+        billing period); it stays set on the project as its "Invoice up to" date. See
+        ``invoicing`` for what a repeat returns.
+        """
+        if not str(project).isdigit():
+            raise RecordNotFound(self.system, f"{project!r} is not a Tryton project id")
+        return invoice_project(self.rpc, int(project), up_to)
 
     def find(self, kind: str, canonical_id: str) -> str | None:
         """The Tryton id of the record we wrote for ``canonical_id``.
@@ -161,17 +194,26 @@ class TrytonConnector(Connector):
     # -- reads -------------------------------------------------------------------------------
 
     def read_changes(self, kind: str, cursor: str | None, limit: int = 200) -> ChangePage:
-        """Projects and tasks changed after ``cursor``, oldest first, then deletes.
+        """Changes after ``cursor``, oldest first: ``project`` or ``time_entry``.
 
-        Changes come as kind ``project`` or ``task``. Our own writes are included (and told
-        apart by ``is_own_change``) unless ``skip_own_writes`` leaves them out.
+        ``project``: projects and tasks (kinds ``project`` and ``task``), then deletes.
+        ``time_entry``: timesheet lines (see ``time_changes``). Our own writes are included
+        (and told apart by ``is_own_change``) unless ``skip_own_writes`` leaves them out.
         """
-        if kind != "project":
+        if kind not in ("project", "time_entry"):
             raise NotImplementedError(f"tryton does not read {kind} changes")
         try:
             position = Cursor.load(cursor)
         except ValueError as exc:
             raise ConfigError("change cursor", f"{self.system}.{kind}", str(exc)) from None
+        if kind == "time_entry":
+            return time_changes.read(
+                self.rpc,
+                position,
+                max(1, limit),
+                overlap=self.config.poll_overlap_seconds,
+                skip_own=self.config.skip_own_writes,
+            )
         return project_changes.read(
             self.rpc,
             position,
@@ -180,6 +222,12 @@ class TrytonConnector(Connector):
             currency=self.company.currency,
             skip_own=self.config.skip_own_writes,
         )
+
+    def classify(self, change: NativeChange) -> str:
+        """``approved`` for timesheet lines (Tryton has no approval step), else as usual."""
+        if change.kind == "time_entry" and not change.deleted:
+            return "approved"
+        return super().classify(change)
 
     def is_own_change(self, change: NativeChange) -> bool:
         """True when our Tryton user made the change (see the module docstring)."""
@@ -194,7 +242,7 @@ class TrytonConnector(Connector):
         return project_changes.current(self.rpc, int(native_id), kind, self.company.currency)
 
     def to_canonical(self, change: NativeChange) -> BaseModel:
-        """The canonical project (with its tasks) or task of a change."""
+        """The canonical project (with its tasks), task or time entry of a change."""
         if change.deleted:
             problem = FieldProblem("id", "the record was deleted in Tryton")
             raise ContractViolation(f"Tryton {change.kind} {change.native_id}", [problem])
@@ -202,6 +250,8 @@ class TrytonConnector(Connector):
             return mapping.project_from_native(change.payload, self.system)
         if change.kind == "task":
             return mapping.task_from_native(change.payload, self.system)
+        if change.kind == "time_entry":
+            return mapping.time_entry_from_native(change.payload, self.system)
         raise NotImplementedError(f"tryton does not map {change.kind}")
 
     def close(self) -> None:

@@ -8,6 +8,7 @@ interrupted run is posted by the next one.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -34,6 +35,7 @@ class ProjectInvoice:
         id: The ``account.invoice`` id.
         number: Its number once posted (``INV-2026-0001``).
         state: Tryton state (``posted``).
+        invoice_date: Its date (set when posted).
         total_amount: Total with taxes, in ``currency``.
         currency: ISO code.
         lines: The invoice lines.
@@ -43,6 +45,7 @@ class ProjectInvoice:
     id: int
     number: str | None
     state: str
+    invoice_date: dt.date | None
     total_amount: Decimal
     currency: str
     lines: tuple[InvoicedLine, ...]
@@ -81,15 +84,21 @@ def _invoices_of(rpc: TrytonRpc, works: list[int]) -> tuple[set[int], dict[int, 
     return {int(r["invoice"]) for r in rows if r["invoice"]}, lines
 
 
-def invoice_project(rpc: TrytonRpc, project: int) -> ProjectInvoice | None:
-    """Invoice what is due on the project and post it.
+def invoice_project(
+    rpc: TrytonRpc, project: int, up_to: dt.date | None = None
+) -> ProjectInvoice | None:
+    """Invoice what is due on the project (timesheet lines up to ``up_to``) and post it.
 
     Returns the invoice this call created, else the project's latest invoice (nothing was
     due), or None when the project has never been invoiced.
     """
     works = rpc.search("project.work", [("parent", "child_of", [project])])
     before, _ = _invoices_of(rpc, works)
-    (row,) = rpc.read("project.work", [project], ["amount_to_invoice"])
+    limit = "project_invoice_timesheet_up_to"
+    (row,) = rpc.read("project.work", [project], ["amount_to_invoice", limit])
+    if up_to is not None and row[limit] != up_to:
+        rpc.write("project.work", [project], {limit: up_to})
+        (row,) = rpc.read("project.work", [project], ["amount_to_invoice"])
     if (row["amount_to_invoice"] or Decimal(0)) > 0:
         rpc.button("project.work", "invoice", [project])
     invoices, lines = _invoices_of(rpc, works)
@@ -108,7 +117,9 @@ def _read(
     rpc: TrytonRpc, invoice: int, tasks: dict[int, int | None], *, created: bool
 ) -> ProjectInvoice:
     (row,) = rpc.read(
-        "account.invoice", [invoice], ["number", "state", "total_amount", "currency.code", "lines"]
+        "account.invoice",
+        [invoice],
+        ["number", "state", "invoice_date", "total_amount", "currency.code", "lines"],
     )
     lines = rpc.read(
         "account.invoice.line", row["lines"], ["description", "quantity", "unit_price", "amount"]
@@ -117,6 +128,7 @@ def _read(
         id=invoice,
         number=row["number"],
         state=row["state"],
+        invoice_date=row["invoice_date"],
         total_amount=row["total_amount"],
         currency=row["currency."]["code"],
         lines=tuple(

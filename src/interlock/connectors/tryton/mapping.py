@@ -19,7 +19,9 @@ from decimal import Decimal
 from typing import Any
 
 from interlock.connectors.tryton import wire
+from interlock.exceptions import Team
 from interlock.model import (
+    ApprovalState,
     BillingType,
     Consultant,
     Customer,
@@ -221,3 +223,31 @@ def project_from_native(raw: dict[str, Any], system: str) -> Project:
         "tasks": tasks,
     }
     return validate_contract(Project, data, subject=f"Tryton project {payload.get('id')}")
+
+
+def time_entry_from_native(raw: dict[str, Any], system: str) -> TimeEntry:
+    """The canonical time entry of a ``timesheet.line`` (payload of a change).
+
+    Tryton timesheets have no approval step, so a line reads as approved. Records a person
+    made in Tryton (no marker) get ids derived from their Tryton ids.
+    """
+    payload: dict[str, Any] = wire.decode(raw)
+    task, project, employee = payload.get("task"), payload.get("project"), payload.get("employee")
+    duration = payload.get("duration")
+    description = MARKER.sub("", payload.get("description") or "").strip()
+    data = {
+        "id": _own_id(payload, "time_entry", system),
+        "project_id": payload.get("project_canonical_id")
+        or (canonical_id("project", system, str(project)) if project else None),
+        "task_id": payload.get("task_canonical_id")
+        or (canonical_id("task", system, str(task)) if task else None),
+        "consultant_id": payload.get("consultant_canonical_id")
+        or (canonical_id("consultant", system, str(employee)) if employee else None),
+        "date": payload.get("date"),
+        "hours": duration_to_hours(duration) if isinstance(duration, dt.timedelta) else None,
+        "state": ApprovalState.APPROVED,
+        "description": description or None,
+    }
+    return validate_contract(
+        TimeEntry, data, subject=f"Tryton timesheet line {payload.get('id')}", team=Team.PMO
+    )
