@@ -115,3 +115,34 @@ def test_settings_read_interlock_variables(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("INTERLOCK_WORKER_BATCH", "0")
     with pytest.raises(ConfigError, match="INTERLOCK_WORKER_BATCH"):
         load_settings()
+
+
+def test_one_system_may_play_several_roles() -> None:
+    topology = parse_topology(
+        {
+            "systems": {
+                "crm": {"role": "crm", "type": "salesforce", "base_url": "http://c"},
+                "tryton": {
+                    "role": "erp",
+                    "also": ["psa"],
+                    "type": "tryton",
+                    "base_url": "http://t",
+                },
+            }
+        }
+    )
+    assert topology.systems["tryton"].roles == (Role.ERP, Role.PSA)
+    assert topology.by_role(Role.ERP) == topology.by_role(Role.PSA) == "tryton"
+    with pytest.raises(ConfigError, match=r"systems\.tryton\.also\.0"):
+        parse_topology(
+            {
+                "systems": {
+                    "tryton": {
+                        "role": "erp",
+                        "also": ["bank"],
+                        "type": "tryton",
+                        "base_url": "http://t",
+                    }
+                }
+            }
+        )

@@ -106,7 +106,9 @@ class Engine:
                     count, more = poll(
                         self.store, self.systems[source.system], source.kind, self.batch
                     )
-                except InterlockError as exc:
+                except (InterlockError, NotImplementedError) as exc:
+                    # NotImplementedError: the connector cannot read this kind (a topology
+                    # mistake); the other sources go on.
                     log.warning("polling %s/%s failed: %s", source.system, source.kind, exc)
                     break
                 added += count
