@@ -91,11 +91,26 @@ class StepContext:
 
     def remember_write(self, role: str, kind: str, record: BaseModel, native_id: str) -> None:
         """Record the fingerprint of what we wrote, so its echo is dropped on the way back."""
+        self.remember_writes(role, kind, [(record, native_id)])
+
+    def remember_writes(
+        self,
+        role: str,
+        kind: str,
+        written: Sequence[tuple[BaseModel, str]],
+        conn: sa.Connection | None = None,
+    ) -> None:
+        """``remember_write`` for many records, in one transaction (``conn``'s, if given)."""
         connector = self.system(role)
-        fingerprint = connector.fingerprint(kind, record)
-        if fingerprint is not None:
-            with self.store.transaction("remembering a write") as conn:
-                fingerprints.remember(conn, connector.system, kind, native_id, fingerprint)
+        found = [(native, connector.fingerprint(kind, record)) for record, native in written]
+        items = [(native, print_) for native, print_ in found if print_ is not None]
+        if not items:
+            return
+        if conn is not None:
+            fingerprints.remember_many(conn, connector.system, kind, items)
+            return
+        with self.store.transaction("remembering writes") as own:
+            fingerprints.remember_many(own, connector.system, kind, items)
 
 
 Step = Callable[[StepContext], dict[str, Any]]

@@ -250,9 +250,14 @@ class Runner:
                 self.worker,
                 self.lease,
             )
-            for run_id in stored & emitted.keys():
-                for event in emitted[run_id]:
-                    outbox.enqueue(conn, CloudEvent.model_validate(event))
+            outbox.enqueue_many(
+                conn,
+                [
+                    CloudEvent.model_validate(event)
+                    for run_id in sorted(stored & emitted.keys())
+                    for event in emitted[run_id]
+                ],
+            )
             runs.insert_steps(conn, [row for run_id, row in steps.items() if run_id in stored])
             accepted = stored & steps.keys()
             done = [one for one, _ in kept if one.run.id in accepted and one.finished]
@@ -395,11 +400,18 @@ class Runner:
         with self.store.transaction("recording steps") as conn:
             owned = runs.record_steps(conn, self.worker, self.lease, rows)
             owned |= runs.renew_many(conn, [item.run.id for item in ready], self.worker, self.lease)
+            outbox.enqueue_many(
+                conn,
+                [
+                    CloudEvent.model_validate(event)
+                    for item, _ in succeeded
+                    if item.run.id in owned
+                    for event in emitted[item.run.id]
+                ],
+            )
             for item, output in succeeded:
                 if item.run.id not in owned:
                     continue
-                for event in emitted[item.run.id]:
-                    outbox.enqueue(conn, CloudEvent.model_validate(event))
                 item.ctx.outputs[item.steps[item.position][0]] = output
                 item.position += 1
                 item.failed_before = 0

@@ -67,6 +67,48 @@ def _post_one(
         return exc
 
 
+def _approved(ctx: StepContext) -> TimeEntry:
+    entry = _entry(ctx.event, ctx.systems)
+    if entry.state is not ApprovalState.APPROVED:
+        raise ContractViolation(
+            f"time entry {entry.id}",
+            [FieldProblem("state", f"must be approved, is {entry.state.value}")],
+            team=Team.PMO,
+        )
+    return entry
+
+
+def _references(
+    ctx: StepContext, entries: Sequence[TimeEntry]
+) -> dict[tuple[str, str], str | None]:
+    """The ERP ids of the entries' projects, consultants and tasks, in one transaction."""
+    wanted: set[tuple[str, str]] = set()
+    for entry in entries:
+        wanted |= {("project", entry.project_id), ("consultant", entry.consultant_id)}
+        if entry.task_id:
+            wanted.add(("task", entry.task_id))
+    erp = ctx.system_name("erp")
+    with ctx.store.transaction("resolving time entry references") as conn:
+        return {(kind, cid): xref.native_id(conn, kind, cid, erp) for kind, cid in sorted(wanted)}
+
+
+def _link_all(ctx: StepContext, posted: Sequence[tuple[TimeEntry, str]]) -> bool:
+    """Link the posted entries to their ERP ids and remember what we wrote, in one transaction.
+
+    False if that failed (then each run links its own entry).
+    """
+    if not posted:
+        return True
+    erp = ctx.system_name("erp")
+    try:
+        with ctx.store.transaction("linking the posted entries") as conn:
+            xref.link_many(conn, "time_entry", erp, [(e.id, native) for e, native in posted])
+            ctx.remember_writes("erp", "time_entry", posted, conn)
+    except Exception:  # noqa: BLE001 - then each run links its own entry
+        return False
+    return True
+
+
 class PostTime(Flow):
     """Post approved time to the ERP."""
 
@@ -120,29 +162,52 @@ class PostTime(Flow):
         return {"post": self.find_posted}
 
     def batch_steps(self) -> Mapping[str, BatchStep]:
-        """Runs at ``post`` together go to the ERP in one batch call."""
-        return {"post": self.post_many}
+        """Runs at one step together: validated with one look-up per record, posted in one call."""
+        return {"validate": self.validate_many, "post": self.post_many}
 
     def validate(self, ctx: StepContext) -> dict[str, Any]:
         """Map and check the entry; resolve the ERP's ids of its project and consultant."""
-        entry = _entry(ctx.event, ctx.systems)
-        if entry.state is not ApprovalState.APPROVED:
-            raise ContractViolation(
-                f"time entry {entry.id}",
-                [FieldProblem("state", f"must be approved, is {entry.state.value}")],
-                team=Team.PMO,
-            )
+        entry = _approved(ctx)
+        return self._resolved(ctx, entry, _references(ctx, [entry]))
+
+    def validate_many(
+        self, contexts: Sequence[StepContext]
+    ) -> list[dict[str, Any] | BaseException]:
+        """``validate`` for many runs: each project, task and consultant is looked up once."""
+        entries: list[TimeEntry | BaseException] = []
+        for ctx in contexts:
+            try:
+                entries.append(_approved(ctx))
+            except Exception as exc:  # noqa: BLE001 - the outcome of this run alone
+                entries.append(exc)
+        if not contexts:
+            return []
+        known = _references(contexts[0], [e for e in entries if isinstance(e, TimeEntry)])
+        results: list[dict[str, Any] | BaseException] = []
+        for ctx, entry in zip(contexts, entries, strict=True):
+            if isinstance(entry, BaseException):
+                results.append(entry)
+                continue
+            try:
+                results.append(self._resolved(ctx, entry, known))
+            except Exception as exc:  # noqa: BLE001 - the outcome of this run alone
+                results.append(exc)
+        return results
+
+    def _resolved(
+        self, ctx: StepContext, entry: TimeEntry, known: dict[tuple[str, str], str | None]
+    ) -> dict[str, Any]:
         erp = ctx.system_name("erp")
-        with ctx.store.transaction("resolving time entry references") as conn:
-            project = xref.native_id(conn, "project", entry.project_id, erp)
-            employee = xref.native_id(conn, "consultant", entry.consultant_id, erp)
-            task = xref.native_id(conn, "task", entry.task_id, erp) if entry.task_id else None
+        project = known[("project", entry.project_id)]
+        employee = known[("consultant", entry.consultant_id)]
+        task = known[("task", entry.task_id)] if entry.task_id else None
         if project is None:
             raise DependencyNotReady(
                 f"project {entry.project_id} is not set up in {erp} (yet)", team=Team.PMO
             )
         if employee is None:
             employee = ctx.system("erp").find("consultant", entry.consultant_id)
+            known[("consultant", entry.consultant_id)] = employee  # once per batch
         if employee is None:
             raise BusinessRuleViolation(
                 f"consultant {entry.consultant_id} is not known in {erp}", team=Team.RESOURCING
@@ -185,13 +250,23 @@ class PostTime(Flow):
                 outcomes = list(erp.upsert_many("time_entry", items))
             except RecordRejected:
                 outcomes = [_post_one(erp, entry, refs) for entry, refs in items]
+        linked = _link_all(
+            contexts[0],
+            [
+                (entry, outcome.native_id)
+                for (entry, _), outcome in zip(items, outcomes, strict=True)
+                if not isinstance(outcome, Exception)
+            ],
+        )
         results: list[dict[str, Any] | BaseException] = []
         for ctx, (entry, _), outcome in zip(contexts, items, outcomes, strict=True):
             if isinstance(outcome, Exception):
                 results.append(outcome)
                 continue
             try:
-                results.append(self._posted(ctx, entry, outcome.native_id, outcome.created))
+                results.append(
+                    self._posted(ctx, entry, outcome.native_id, outcome.created, linked=linked)
+                )
             except Exception as exc:  # noqa: BLE001 - recording failed for this run only
                 results.append(exc)
         return results
@@ -203,11 +278,12 @@ class PostTime(Flow):
         return {} if native is None else self._posted(ctx, entry, native, False)
 
     def _posted(
-        self, ctx: StepContext, entry: TimeEntry, native: str, created: bool
+        self, ctx: StepContext, entry: TimeEntry, native: str, created: bool, linked: bool = False
     ) -> dict[str, Any]:
-        ctx.remember_write("erp", "time_entry", entry, native)
-        with ctx.store.transaction("linking the posted entry") as conn:
-            xref.link(conn, "time_entry", entry.id, ctx.system_name("erp"), native)
+        if not linked:  # (linked: remembered with the link, for the whole batch)
+            ctx.remember_write("erp", "time_entry", entry, native)
+            with ctx.store.transaction("linking the posted entry") as conn:
+                xref.link(conn, "time_entry", entry.id, ctx.system_name("erp"), native)
         posted = ctx.caused(
             event_type("time_entry", "posted"), entry.model_dump(mode="json"), entry.id
         )

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from interlock.store import bulk
 from interlock.store.journal import now
 from interlock.store.schema import fingerprints
 
@@ -19,6 +22,23 @@ def remember(conn: sa.Connection, system: str, kind: str, native_id: str, finger
         )
         .on_conflict_do_nothing()
     )
+
+
+def remember_many(
+    conn: sa.Connection, system: str, kind: str, items: Sequence[tuple[str, str]]
+) -> None:
+    """``remember`` for many (native id, fingerprint) pairs of one system and kind."""
+    if not items:
+        return
+    moment = now()
+    rows = [
+        {"system": system, "kind": kind, "native_id": n, "fingerprint": f, "created_at": moment}
+        for n, f in sorted(set(items))
+    ]
+    if conn.dialect.name == "postgresql":
+        bulk.pg_insert(conn, fingerprints, rows, suffix="ON CONFLICT DO NOTHING")
+        return
+    conn.execute(sqlite.insert(fingerprints).on_conflict_do_nothing(), rows)
 
 
 def is_known(conn: sa.Connection, system: str, kind: str, native_id: str, fingerprint: str) -> bool:

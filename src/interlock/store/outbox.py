@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from interlock.events import CloudEvent
+from interlock.store import bulk
 from interlock.store.journal import now
 from interlock.store.schema import outbox
 
@@ -37,6 +39,27 @@ def enqueue(conn: sa.Connection, event: CloudEvent) -> None:
         )
         .on_conflict_do_nothing(index_elements=["msg_id"])
     )
+
+
+def enqueue_many(conn: sa.Connection, events: Sequence[CloudEvent]) -> None:
+    """``enqueue`` for a batch of events, in one statement."""
+    if not events:
+        return
+    moment = now()
+    rows = [
+        {
+            "msg_id": event.id,
+            "subject": subject_for(event.type),
+            "type": event.type,
+            "payload": event.to_json(),
+            "created_at": moment,
+        }
+        for event in {event.id: event for event in events}.values()
+    ]
+    if conn.dialect.name == "postgresql":
+        bulk.pg_insert(conn, outbox, rows, suffix="ON CONFLICT (msg_id) DO NOTHING")
+        return
+    conn.execute(sqlite.insert(outbox).on_conflict_do_nothing(index_elements=["msg_id"]), rows)
 
 
 @dataclass(frozen=True)

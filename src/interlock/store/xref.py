@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from interlock.store import bulk
 from interlock.store.journal import now
 from interlock.store.schema import xref
 
@@ -24,6 +27,37 @@ def link(conn: sa.Connection, kind: str, canonical_id: str, system: str, native_
             index_elements=["kind", "canonical_id", "system"],
             set_={"native_id": native_id, "updated_at": now()},
         )
+    )
+
+
+def link_many(
+    conn: sa.Connection, kind: str, system: str, pairs: Sequence[tuple[str, str]]
+) -> None:
+    """``link`` for many (canonical id, native id) pairs of one kind and system, at once."""
+    latest = dict(pairs)  # one row per canonical id: a statement may not touch a row twice
+    if not latest:
+        return
+    moment = now()
+    rows = [
+        {"kind": kind, "canonical_id": c, "system": system, "native_id": n, "updated_at": moment}
+        for c, n in sorted(latest.items())
+    ]
+    if conn.dialect.name == "postgresql":
+        bulk.pg_insert(
+            conn,
+            xref,
+            rows,
+            suffix="ON CONFLICT (kind, canonical_id, system) DO UPDATE SET "
+            "native_id = EXCLUDED.native_id, updated_at = EXCLUDED.updated_at",
+        )
+        return
+    stmt = sqlite.insert(xref)
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["kind", "canonical_id", "system"],
+            set_={"native_id": stmt.excluded.native_id, "updated_at": stmt.excluded.updated_at},
+        ),
+        rows,
     )
 
 
