@@ -370,17 +370,21 @@ def find_many(
 ) -> dict[tuple[str, str], dict[str, Any]]:
     """``find`` for many (flow, business key) pairs: id and status of those that exist."""
     found: dict[tuple[str, str], dict[str, Any]] = {}
-    wanted = set(pairs)
-    keys = sorted({key for _, key in wanted})
-    for chunk in _chunks(keys):
-        rows = conn.execute(
-            sa.select(
-                flow_runs.c.id, flow_runs.c.flow, flow_runs.c.business_key, flow_runs.c.status
-            ).where(bulk.member_of(flow_runs.c.business_key, chunk, conn))
-        )
-        for row in rows:
-            if (row.flow, row.business_key) in wanted:
-                found[(row.flow, row.business_key)] = {"id": row.id, "status": row.status}
+    by_flow: dict[str, set[str]] = {}
+    for flow, key in pairs:
+        by_flow.setdefault(flow, set()).add(key)
+    for flow, keys in sorted(by_flow.items()):
+        # flow = :flow AND key IN (...): the (flow, business_key) unique index answers it;
+        # the key alone would scan every run ever started.
+        for chunk in _chunks(sorted(keys)):
+            rows = conn.execute(
+                sa.select(flow_runs.c.id, flow_runs.c.business_key, flow_runs.c.status).where(
+                    flow_runs.c.flow == flow,
+                    bulk.member_of(flow_runs.c.business_key, chunk, conn),
+                )
+            )
+            for row in rows:
+                found[(flow, row.business_key)] = {"id": row.id, "status": row.status}
     return found
 
 

@@ -52,6 +52,9 @@ def as_dict(row: Any) -> dict[str, Any]:
 
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
+OPEN_ENTRIES = "status IN ('pending', 'claimed', 'dispatched', 'parked')"
+"""Journal entries not yet final (``journal.Status.OPEN``), as the partial index predicate."""
+
 journal = sa.Table(
     "journal",
     metadata,
@@ -80,6 +83,13 @@ journal = sa.Table(
     sa.Index(None, "status", "id"),
     sa.Index(None, "ordering_key", "id"),
     sa.Index(None, "subject", "id"),
+    sa.Index(
+        "ix_journal_open_ordering_key_id",
+        "ordering_key",
+        "id",
+        postgresql_where=sa.text(OPEN_ENTRIES),
+        sqlite_where=sa.text(OPEN_ENTRIES),
+    ),
 )
 """Every inbound change exactly once (``dedup_key``), with its original payload verbatim."""
 

@@ -27,7 +27,7 @@ def test_readiness_follows_the_schema_and_health_does_not(store: Store) -> None:
         assert not_ready.status_code == 503
         assert "interlock db upgrade" in not_ready.json()["detail"]
         store.upgrade()
-        assert client.get("/readyz").json() == {"status": "ready", "schema": "0004"}
+        assert client.get("/readyz").json() == {"status": "ready", "schema": "0005"}
         status = client.get("/api/v1/status").json()
         assert status["runs"] == {}
         assert status["cycle_time_seconds"]["count"] == 0

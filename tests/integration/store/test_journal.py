@@ -87,3 +87,10 @@ def test_cross_reference_round_trips(store: Store) -> None:
         assert xref.native_id(conn, "project", "prj_1", "netsuite") == "43"
         assert xref.canonical_id(conn, "project", "kantata", "991") == "prj_1"
         assert xref.all_for(conn, "prj_1") == {"kantata": "991", "netsuite": "43"}
+
+
+def test_the_open_entries_index_covers_exactly_the_open_states() -> None:
+    from interlock.store.schema import OPEN_ENTRIES
+
+    listed = OPEN_ENTRIES.split("IN (", 1)[1].rstrip(")").replace("'", "").split(", ")
+    assert set(listed) == set(journal.Status.OPEN)

@@ -7,7 +7,7 @@ from alembic.migration import MigrationContext
 from interlock.store import Store, metadata
 from interlock.store.migrate import current, upgrade
 
-HEAD = "0004"
+HEAD = "0005"
 
 
 def test_upgrading_from_empty_gives_the_declared_schema(db_url: str) -> None:
