@@ -14,7 +14,7 @@ def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'x.sqlite'}"
     result = runner.invoke(app, ["db", "upgrade"], env={"INTERLOCK_DATABASE_URL": url})
     assert result.exit_code == 0, result.output
-    assert "schema at revision 0003" in result.output
+    assert "schema at revision 0005" in result.output
 
 
 def test_a_bad_database_url_is_named(tmp_path: Path) -> None:
