@@ -37,7 +37,15 @@ def create_engine(url: str) -> Engine:
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
         try:
-            return sa.create_engine(parsed, pool_pre_ping=True, pool_size=5)
+            # Plan each statement for its own parameters: the driver prepares statements it
+            # sees often, and a generic plan cached while a table was still small (a scan)
+            # outlives the table's growth — batch look-ups then scan every run ever stored.
+            return sa.create_engine(
+                parsed,
+                pool_pre_ping=True,
+                pool_size=5,
+                connect_args={"options": "-c plan_cache_mode=force_custom_plan"},
+            )
         except ModuleNotFoundError:
             raise ConfigError(
                 "environment",
