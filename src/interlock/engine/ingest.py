@@ -120,22 +120,6 @@ _NUL_RULE = "holds a NUL character (\\u0000), which the store cannot keep"
 _SPACE = re.compile(r"\s")
 
 
-def _width(column: sa.Column[Any]) -> int:
-    length = getattr(column.type, "length", None)
-    assert isinstance(length, int)
-    return length
-
-
-# Journal column widths: PostgreSQL would cut a longer value short (the batch insert casts).
-_LIMITS = {
-    "id": _width(journal.journal.c.event_id),
-    "source": _width(journal.journal.c.source),
-    "type": _width(journal.journal.c.type),
-    "subject": _width(journal.journal.c.subject),
-    "correlationid": _width(journal.journal.c.correlation_id),
-}
-
-
 @dataclass
 class Submitted:
     """What became of submitted events."""
@@ -166,14 +150,8 @@ def _nul_paths(value: Any, path: str = "") -> list[str]:
 
 def _problems(event: CloudEvent) -> list[FieldProblem]:
     """Every rule ``event`` breaks: what the journal can hold, then its contract."""
-    problems = [
-        FieldProblem(name, f"at most {limit} characters")
-        for name, limit in _LIMITS.items()
-        if len(getattr(event, name) or "") > limit
-    ]
-    if _SPACE.search(event.source):  # "<source> <id>" keys would be ambiguous
-        problems.append(FieldProblem("source", "a URI reference holds no whitespace"))
-    envelope = {name: getattr(event, name) for name in _LIMITS}
+    problems = journal.envelope_problems(event)
+    envelope = {name: getattr(event, name) for name in journal.ENVELOPE_LIMITS}
     if b"\\u0000" in orjson.dumps([envelope, event.data]):  # quick; then name the fields
         paths = _nul_paths(envelope) + _nul_paths(event.data)
         problems += [FieldProblem(path, _NUL_RULE) for path in paths]
@@ -189,7 +167,7 @@ def _problems(event: CloudEvent) -> list[FieldProblem]:
 
 
 def _fits(value: str | None, name: str) -> bool:
-    return value is None or (len(value) <= _LIMITS[name] and "\x00" not in value)
+    return value is None or (len(value) <= journal.ENVELOPE_LIMITS[name] and "\x00" not in value)
 
 
 def _kept(event: CloudEvent, problems: Sequence[FieldProblem]) -> tuple[CloudEvent, str]:

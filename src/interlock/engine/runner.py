@@ -372,7 +372,8 @@ class Runner:
                 for i in members
                 if batch is None or (stepping[i].ctx.outcome_unknown and name in lookups)
             ]
-            together = [i for i in members if i not in set(single)]
+            alone = set(single)
+            together = [i for i in members if i not in alone]
             if batch is not None and together:
                 results = _call_batch(flow, batch, [stepping[i].ctx for i in together])
                 outcomes.update(zip(together, results, strict=True))

@@ -35,22 +35,6 @@ from interlock.store import counters, journal
 INVALID_TYPE = "interlock.fabric.invalid.v1"
 
 
-def _width(column: sa.Column[Any]) -> int:
-    length = getattr(column.type, "length", None)
-    assert isinstance(length, int)
-    return length
-
-
-# Column widths of the journal: a longer value would fail the whole batch on PostgreSQL.
-_LIMITS = {
-    "id": _width(journal.journal.c.event_id),
-    "source": _width(journal.journal.c.source),
-    "type": _width(journal.journal.c.type),
-    "subject": _width(journal.journal.c.subject),
-    "correlationid": _width(journal.journal.c.correlation_id),
-}
-
-
 @dataclass(frozen=True)
 class Delivery:
     """One message as NATS delivered it."""
@@ -101,14 +85,7 @@ def parse(body: bytes) -> CloudEvent | list[FieldProblem]:
             FieldProblem(".".join(str(p) for p in err["loc"]) or "(body)", err["msg"])
             for err in exc.errors()
         ]
-    problems = [
-        FieldProblem(name, f"at most {limit} characters")
-        for name, limit in _LIMITS.items()
-        if len(getattr(event, name) or "") > limit
-    ]
-    if any(ch.isspace() for ch in event.source):
-        problems.append(FieldProblem("source", "a URI reference holds no whitespace"))
-    return problems or event
+    return journal.envelope_problems(event) or event
 
 
 def _has_nul(value: Any) -> bool:

@@ -72,16 +72,6 @@ def get(conn: sa.Connection, exception_id: int) -> dict[str, Any] | None:
     return None if row is None else as_dict(row)
 
 
-def active_for_run(conn: sa.Connection, run_id: str) -> dict[str, Any] | None:
-    """The run's open or retrying exception, if any."""
-    row = conn.execute(
-        sa.select(exceptions).where(
-            exceptions.c.run_id == run_id, exceptions.c.status.in_(State.ACTIVE)
-        )
-    ).first()
-    return None if row is None else as_dict(row)
-
-
 def set_state(
     conn: sa.Connection, exception_id: int, state: str, closed_by: str | None = None
 ) -> None:
@@ -123,7 +113,7 @@ def counts(conn: sa.Connection) -> dict[str, int]:
 
 
 def active_for_runs(conn: sa.Connection, run_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """``active_for_run`` for several runs: run id → its open or retrying exception."""
+    """Open or retrying exceptions of several runs: run id → its exception."""
     found: dict[str, dict[str, Any]] = {}
     ids = list(run_ids)
     for start in range(0, len(ids), 500):

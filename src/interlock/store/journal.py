@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from interlock.events import CloudEvent
+from interlock.exceptions import FieldProblem
 from interlock.store import bulk
 from interlock.store.schema import cursors, flow_runs
 from interlock.store.schema import journal as journal
@@ -34,6 +35,34 @@ class Status:
     PARKED = "parked"
 
     OPEN = (PENDING, CLAIMED, DISPATCHED, PARKED)
+
+
+def _width(column: sa.Column[Any]) -> int:
+    length = getattr(column.type, "length", None)
+    assert isinstance(length, int)
+    return length
+
+
+ENVELOPE_LIMITS = {
+    "id": _width(journal.c.event_id),
+    "source": _width(journal.c.source),
+    "type": _width(journal.c.type),
+    "subject": _width(journal.c.subject),
+    "correlationid": _width(journal.c.correlation_id),
+}
+"""Widths of the journal columns an envelope's attributes go to: a longer value is refused."""
+
+
+def envelope_problems(event: CloudEvent) -> list[FieldProblem]:
+    """What in ``event``'s envelope the journal cannot hold as it is, field by field."""
+    problems = [
+        FieldProblem(name, f"at most {limit} characters")
+        for name, limit in ENVELOPE_LIMITS.items()
+        if len(getattr(event, name) or "") > limit
+    ]
+    if any(ch.isspace() for ch in event.source):  # "<source> <id>" keys would be ambiguous
+        problems.append(FieldProblem("source", "a URI reference holds no whitespace"))
+    return problems
 
 
 @dataclass(frozen=True)
@@ -173,15 +202,6 @@ def claim(conn: sa.Connection, worker: str, limit: int, lease: dt.timedelta) -> 
     return sorted(entries, key=lambda e: e.id)
 
 
-def finish(conn: sa.Connection, entry_id: int, status: str, outcome: str) -> None:
-    """Mark an entry handled, with a one-line outcome a person can read."""
-    conn.execute(
-        sa.update(journal)
-        .where(journal.c.id == entry_id)
-        .values(status=status, outcome=outcome[:2000], lease_until=None)
-    )
-
-
 def settle(conn: sa.Connection, entry_ids: list[int]) -> None:
     """Mark dispatched entries done once none of the runs they started is still running."""
     if not entry_ids:
@@ -249,7 +269,7 @@ def counts(conn: sa.Connection) -> dict[str, int]:
 
 
 def finish_many(conn: sa.Connection, outcomes: Sequence[tuple[int, str, str]]) -> None:
-    """``finish`` for a batch of (entry id, status, outcome).
+    """Mark entries handled: (entry id, status, one-line outcome a person can read).
 
     Entries sharing a status and outcome (the common case: "run started") are one UPDATE.
     """

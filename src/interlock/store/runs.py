@@ -63,29 +63,6 @@ def find(conn: sa.Connection, flow: str, business_key: str) -> dict[str, Any] | 
     return None if row is None else as_dict(row)
 
 
-def start(
-    conn: sa.Connection, flow: str, business_key: str, journal_id: int, correlation_id: str | None
-) -> str:
-    """Create a new running run and return its id."""
-    run_id = new_id()
-    moment = now()
-    conn.execute(
-        sa.insert(flow_runs).values(
-            id=run_id,
-            flow=flow,
-            business_key=business_key,
-            journal_id=journal_id,
-            correlation_id=correlation_id,
-            status=RunStatus.RUNNING,
-            started_at=moment,
-            updated_at=moment,
-            next_attempt_at=moment,
-            attempts=0,
-        )
-    )
-    return run_id
-
-
 def restart(conn: sa.Connection, run_id: str, journal_id: int) -> None:
     """Run a rejected run again from its first step, for a newer event (the data was fixed)."""
     conn.execute(sa.delete(flow_steps).where(flow_steps.c.run_id == run_id))
@@ -159,41 +136,6 @@ def steps(conn: sa.Connection, run_id: str) -> dict[str, StepRecord]:
     return {
         r.name: StepRecord(r.name, int(r.seq), r.status, int(r.attempts), r.output) for r in rows
     }
-
-
-def record_step(
-    conn: sa.Connection, run_id: str, name: str, seq: int, attempts: int, output: dict[str, Any]
-) -> None:
-    """Store a step's successful outcome and reset the run's failed-attempt count.
-
-    The run's lease is renewed by the caller.
-    """
-    conn.execute(
-        sa.insert(flow_steps).values(
-            run_id=run_id,
-            name=name,
-            seq=seq,
-            status="done",
-            attempts=attempts,
-            output=output,
-            finished_at=now(),
-        )
-    )
-    conn.execute(sa.update(flow_runs).where(flow_runs.c.id == run_id).values(attempts=0))
-
-
-def renew(conn: sa.Connection, run_id: str, worker: str, lease: dt.timedelta) -> bool:
-    """Extend our lease. False when another worker took the run over (we must stop)."""
-    result = conn.execute(
-        sa.update(flow_runs)
-        .where(
-            flow_runs.c.id == run_id,
-            flow_runs.c.lease_owner == worker,
-            flow_runs.c.status == RunStatus.RUNNING,
-        )
-        .values(lease_until=now() + lease, updated_at=now())
-    )
-    return result.rowcount == 1
 
 
 def finish(
@@ -282,7 +224,7 @@ def new_id() -> str:
 
 
 def start_many(conn: sa.Connection, items: Sequence[tuple[str, str, str, int, str | None]]) -> None:
-    """``start`` for a batch of (run id, flow, business key, journal id, correlation id)."""
+    """Store new running runs: (run id, flow, business key, journal id, correlation id)."""
     if not items:
         return
     moment = now()
@@ -488,7 +430,7 @@ def insert_steps(
 def renew_many(
     conn: sa.Connection, run_ids: Sequence[str], worker: str, lease: dt.timedelta
 ) -> set[str]:
-    """``renew`` for several runs. Returns the ids still ours (the others were taken over)."""
+    """Extend our leases on runs. Returns the ids still ours (the others were taken over)."""
     owned: set[str] = set()
     moment = now()
     for chunk in _chunks(list(run_ids)):
